@@ -1,0 +1,1 @@
+"""Connectors: one module per outside system (IMAP, files, SendGrid, SMTP, the store)."""

@@ -1,0 +1,366 @@
+"""Settings: one pydantic model per section of ``config/outreach.toml``.
+
+Precedence, lowest first: the defaults below, the TOML file (``--config`` or
+``OUTREACH_CONFIG``), then environment variables ``OUTREACH_<SECTION>__<KEY>``.
+Secrets (passwords, API keys, signing keys) are read only from the
+environment or from Prefect Secret blocks, never from the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from outreach.errors import ConfigError
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _check_hours(value: str) -> str:
+    match = _HOURS_RE.match(value)
+    if not match:
+        raise ValueError(f"expected 'HH:MM-HH:MM', got {value!r}")
+    start = int(match[1]) * 60 + int(match[2])
+    end = int(match[3]) * 60 + int(match[4])
+    if end <= start:
+        raise ValueError(f"the end of {value!r} must be after its start")
+    return value
+
+
+def _check_timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
+class Section(BaseModel):
+    """Base of every section: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class StoreSettings(Section):
+    url: str = Field("sqlite:///data/outreach.db", description="SQLAlchemy URL of the store.")
+    echo: bool = Field(False, description="Log every SQL statement (debugging only).")
+
+
+class TeamSettings(Section):
+    name: str = Field("Support", description="Team name shown in emails and the review app.")
+    addresses: list[str] = Field(
+        default_factory=lambda: ["support@example.com"],
+        description="Addresses whose mail counts as written by staff.",
+    )
+    domains: list[str] = Field(
+        default_factory=list, description="Domains whose every address counts as staff."
+    )
+    timezone: str = Field("UTC", description="IANA time zone of the team.")
+    hours: str = Field("09:00-17:00", description="Business hours, local time.")
+    days: list[Weekday] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], description="Working days."
+    )
+    holidays: list[date] = Field(default_factory=list, description="Extra non-working dates.")
+    holiday_country: str = Field(
+        "", description="ISO country code for public holidays (python-holidays); empty: none."
+    )
+
+    _tz = field_validator("timezone")(_check_timezone)
+    _hours = field_validator("hours")(_check_hours)
+
+    @field_validator("addresses", "domains")
+    @classmethod
+    def _lower(cls, values: list[str]) -> list[str]:
+        return [v.strip().lower() for v in values]
+
+
+class ImapSettings(Section):
+    host: str = Field("", description="IMAP server host; empty disables IMAP.")
+    port: int = Field(993, ge=1, le=65535, description="IMAP port.")
+    username: str = Field("", description="Login name.")
+    password: SecretStr | None = Field(None, description="Secret: env OUTREACH_IMAP__PASSWORD.")
+    password_block: str = Field("", description="Prefect Secret block holding the password.")
+    auth: Literal["login", "xoauth2"] = Field("login", description="LOGIN or XOAUTH2.")
+    oauth2_token: SecretStr | None = Field(None, description="Secret: XOAUTH2 access token.")
+    oauth2_token_block: str = Field("", description="Prefect Secret block holding the token.")
+    ssl: bool = Field(True, description="Implicit TLS (port 993).")
+    starttls: bool = Field(False, description="Upgrade a plain connection with STARTTLS.")
+    ca_file: str = Field("", description="CA bundle to verify the server; empty: system CAs.")
+    folders: list[str] = Field(default_factory=lambda: ["INBOX"], description="Customer mail.")
+    sent_folders: list[str] = Field(default_factory=lambda: ["Sent"], description="Staff replies.")
+    batch_size: int = Field(500, ge=1, description="Messages fetched per UID FETCH.")
+    timeout_seconds: float = Field(60.0, gt=0, description="Socket timeout.")
+    idle_seconds: int = Field(
+        1500, ge=60, le=1740, description="Re-IDLE before the server's 29-minute limit."
+    )
+
+
+class SendgridSettings(Section):
+    api_key: SecretStr | None = Field(None, description="Secret: env OUTREACH_SENDGRID__API_KEY.")
+    api_key_block: str = Field("", description="Prefect Secret block holding the API key.")
+    api_host: str = Field("https://api.sendgrid.com", description="API host (regional, tests).")
+    timeout_seconds: float = Field(15.0, gt=0, description="HTTP timeout per request.")
+    max_retries: int = Field(5, ge=0, description="Retries for 429, 5xx and network errors.")
+    webhook_public_key: str = Field("", description="Event Webhook verification key (base64).")
+
+
+class SmtpSettings(Section):
+    host: str = Field("", description="SMTP server host.")
+    port: int = Field(587, ge=1, le=65535, description="SMTP port.")
+    username: str = Field("", description="Login name; empty: no AUTH.")
+    password: SecretStr | None = Field(None, description="Secret: env OUTREACH_SMTP__PASSWORD.")
+    ssl: bool = Field(False, description="Implicit TLS (port 465).")
+    starttls: bool = Field(True, description="STARTTLS after connecting.")
+    timeout_seconds: float = Field(30.0, gt=0, description="Socket timeout.")
+
+
+class OutboxSettings(Section):
+    path: str = Field("data/outbox", description="Folder the file outbox writes .eml files to.")
+
+
+class SenderSettings(Section):
+    provider: Literal["sendgrid", "smtp", "outbox"] = Field("outbox", description="Who sends.")
+    from_address: str = Field("support@example.com", description="From address of outreach.")
+    from_name: str = Field("", description="From name; empty: the signing agent's name.")
+    reply_domain: str = Field(
+        "example.com", description="Domain of the Reply-To plus-address carrying the reply token."
+    )
+    reply_local: str = Field("support", description="Local part before '+token' in Reply-To.")
+    public_url: str = Field(
+        "http://127.0.0.1:8025", description="Base URL of survey and unsubscribe links."
+    )
+    signing_key: SecretStr | None = Field(
+        None, description="Secret: key that signs links (env OUTREACH_SENDER__SIGNING_KEY)."
+    )
+    batch_size: int = Field(100, ge=1, description="Drafts claimed per send batch.")
+
+
+class ThrottleSettings(Section):
+    max_per_hour: int = Field(20, ge=0, description="Hard cap of sends per clock hour.")
+    max_per_day: int = Field(100, ge=0, description="Hard cap of sends per rolling 24 h.")
+    contact_every_days: float = Field(7, ge=0, description="At most one proactive email per N days.")
+    survey_every_days: float = Field(30, ge=0, description="At most one survey per M days.")
+    respect_send_window: bool = Field(True, description="Send only in business hours and days.")
+    stale_after_hours: float = Field(72, gt=0, description="Approved drafts not sent by then expire.")
+
+
+class AgentShift(Section):
+    name: str = Field(description="Agent's name.")
+    timezone: str = Field("UTC", description="Agent's time zone.")
+    hours: str = Field("09:00-17:00", description="Shift hours, local time.")
+    days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+
+    _tz = field_validator("timezone")(_check_timezone)
+    _hours = field_validator("hours")(_check_hours)
+
+
+class ReplyRatePrior(Section):
+    follow_up: float = Field(0.5, ge=0, le=1)
+    check_in: float = Field(0.35, ge=0, le=1)
+    survey: float = Field(0.25, ge=0, le=1)
+    apology: float = Field(0.45, ge=0, le=1)
+    thank_you: float = Field(0.05, ge=0, le=1)
+
+
+class CapacitySettings(Section):
+    handle_minutes: float = Field(8, gt=0, description="Minutes an agent needs per reply.")
+    max_utilisation: float = Field(0.7, gt=0, le=1, description="Share of shift time for replies.")
+    backlog_minutes_per_thread: float = Field(
+        15, ge=0, description="Minutes an open, unanswered thread still needs."
+    )
+    agents: list[AgentShift] = Field(
+        default_factory=lambda: [AgentShift(name="Sam")], description="The team roster."
+    )
+    reply_rate_prior: ReplyRatePrior = Field(default_factory=ReplyRatePrior)
+    prior_weight: float = Field(
+        20, ge=0, description="How many sends the prior counts for before history takes over."
+    )
+
+
+class DetectionSettings(Section):
+    first_response_sla_hours: float = Field(8, gt=0, description="Business hours to first reply.")
+    next_response_sla_hours: float = Field(16, gt=0, description="Business hours to next reply.")
+    promise_grace_hours: float = Field(
+        16, gt=0, description="Business hours a promise may go unfulfilled."
+    )
+    negative_threshold: float = Field(-0.35, le=0, description="Tone below this is negative.")
+    quiet_days: float = Field(3, gt=0, description="Days of silence after our reply.")
+    repeat_window_days: float = Field(14, gt=0, description="Repeat contacts counted within.")
+    repeat_min_contacts: int = Field(3, ge=2, description="Threads by one customer to count.")
+    stalemate_min_messages: int = Field(8, ge=2, description="Messages before a stalemate.")
+    survey_delay_hours: float = Field(24, ge=0, description="Wait after resolution to survey.")
+    survey_max_age_days: float = Field(14, gt=0, description="Too late to survey after this.")
+    lookback_days: float = Field(60, gt=0, description="Threads quiet longer are left alone.")
+    churn_phrases: list[str] = Field(
+        default_factory=lambda: [
+            "cancel", "refund", "chargeback", "lawyer", "switching to", "third time",
+            "still not fixed", "unsubscribe me", "close my account", "competitor",
+        ],
+        description="Phrases that signal churn or escalation.",
+    )
+    customer_values_csv: str = Field("", description="CSV 'address,value' weighting priority.")
+
+
+class DraftSettings(Section):
+    auto_approve: list[Literal["follow_up", "check_in", "survey", "apology", "thank_you"]] = Field(
+        default_factory=list, description="Kinds approved without review."
+    )
+    expire_days: float = Field(3, gt=0, description="Drafts not reviewed by then expire.")
+    agent_name: str = Field("Sam", description="Agent who signs drafts by default.")
+    signature: str = Field("", description="Signature under the agent's name.")
+    default_language: str = Field("en", description="Language when the customer's is unknown.")
+    gestures: list[str] = Field(
+        default_factory=lambda: ["a $10 account credit", "a free month of service"],
+        description="Gestures an agent may offer in an apology.",
+    )
+
+
+class SurveySettings(Section):
+    scale: Literal["csat", "nps"] = Field("csat", description="CSAT 1–5 or NPS 0–10.")
+    link_expiry_days: float = Field(30, gt=0, description="Survey links expire after.")
+
+
+class ReviewSettings(Section):
+    host: str = Field("127.0.0.1", description="Review app bind address.")
+    port: int = Field(8025, ge=1, le=65535, description="Review app port.")
+    session_secret: SecretStr | None = Field(
+        None, description="Secret: signs agent sessions (env OUTREACH_REVIEW__SESSION_SECRET)."
+    )
+    session_minutes: int = Field(480, gt=0, description="Sessions expire after.")
+    login_attempts_per_minute: int = Field(5, gt=0, description="Login rate limit per address.")
+
+
+class ReportSettings(Section):
+    out_dir: str = Field("data/report", description="Where `outreach report` writes.")
+
+
+class PathSettings(Section):
+    data_dir: str = Field("data", description="Working data (store, outbox, sample mailbox).")
+    templates_dir: str = Field("", description="Jinja2 templates; empty: the bundled ones.")
+
+
+class Settings(BaseSettings):
+    """All settings. Build with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OUTREACH_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    team: TeamSettings = Field(default_factory=TeamSettings)
+    imap: ImapSettings = Field(default_factory=ImapSettings)
+    sendgrid: SendgridSettings = Field(default_factory=SendgridSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    sender: SenderSettings = Field(default_factory=SenderSettings)
+    throttle: ThrottleSettings = Field(default_factory=ThrottleSettings)
+    capacity: CapacitySettings = Field(default_factory=CapacitySettings)
+    detection: DetectionSettings = Field(default_factory=DetectionSettings)
+    drafts: DraftSettings = Field(default_factory=DraftSettings)
+    surveys: SurveySettings = Field(default_factory=SurveySettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
+    paths: PathSettings = Field(default_factory=PathSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides the file, which arrives as init kwargs.
+        return (env_settings, init_settings)
+
+    @property
+    def templates_path(self) -> Path:
+        return Path(self.paths.templates_dir) if self.paths.templates_dir else REPO_ROOT / "templates"
+
+    def is_staff(self, address: str) -> bool:
+        """Whether mail from ``address`` was written by the team."""
+        address = address.lower()
+        if address in self.team.addresses or address == self.sender.from_address.lower():
+            return True
+        domain = address.rpartition("@")[2]
+        return bool(domain) and domain in self.team.domains
+
+
+SECRET_KEYS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("imap", "password"),
+        ("imap", "oauth2_token"),
+        ("sendgrid", "api_key"),
+        ("smtp", "password"),
+        ("sender", "signing_key"),
+        ("review", "session_secret"),
+    }
+)
+
+
+def config_path(explicit: str | Path | None = None) -> Path | None:
+    """The config file to read: ``explicit``, else ``$OUTREACH_CONFIG``, else none."""
+    chosen = explicit or os.environ.get("OUTREACH_CONFIG")
+    return Path(chosen) if chosen else None
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Read settings from defaults, a TOML file and the environment.
+
+    Args:
+        path: Config file; defaults to ``$OUTREACH_CONFIG``; none means defaults + env.
+
+    Returns:
+        Validated settings.
+
+    Raises:
+        ConfigError: naming the first bad key and its problem.
+    """
+    data: dict[str, Any] = {}
+    chosen = config_path(path)
+    if chosen is not None:
+        try:
+            data = tomllib.loads(chosen.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(str(chosen), "config file not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(str(chosen), f"invalid TOML: {exc}") from None
+        for section, key in sorted(SECRET_KEYS):
+            if isinstance(data.get(section), dict) and key in data[section]:
+                raise ConfigError(
+                    f"{section}.{key}",
+                    "secrets are not read from the config file; set "
+                    f"OUTREACH_{section.upper()}__{key.upper()} or use a Prefect Secret block",
+                )
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise _config_error(exc) from None
+
+
+def _config_error(exc: ValidationError) -> ConfigError:
+    first = exc.errors()[0]
+    key = ".".join(str(part) for part in first["loc"])
+    if first["type"] == "extra_forbidden":
+        problem = "unknown setting"
+    elif first["type"] == "missing":
+        problem = "required setting is missing"
+    else:
+        problem = first["msg"]
+        if "input" in first and not isinstance(first["input"], dict | list):
+            problem += f" (got {first['input']!r})"
+    return ConfigError(key, problem)
