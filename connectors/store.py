@@ -1,0 +1,1022 @@
+"""The store: SQLAlchemy 2 Core over SQLite (default) or PostgreSQL (by URL).
+
+Every write that moves work along the pipeline happens in one transaction
+together with the bookkeeping that makes it idempotent (a batch of messages
+with its folder's ``last_uid``; a draft claim with the budget check), so a
+crash at any point leaves a state that a rerun finishes without duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from connectors.schema import (
+    agents,
+    audit,
+    candidates,
+    customers,
+    drafts,
+    mailboxes,
+    messages,
+    metadata,
+    quarantine,
+    suppressions,
+    survey_responses,
+    threads,
+)
+from outreach.errors import DraftStateError, StoreError
+from outreach.models import Candidate, ParsedMessage, Quarantined
+from outreach.ports import MailboxState
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_ADVISORY_SEND_LOCK = 0x6F757472  # "outr": one send budget for every worker
+
+# Transitions a reviewer or the pipeline may make; anything else is refused.
+DRAFT_TRANSITIONS: dict[str, frozenset[str]] = {
+    "pending_review": frozenset({"approved", "rejected", "expired", "pending_review"}),
+    "approved": frozenset({"sending", "expired", "rejected", "pending_review"}),
+    "sending": frozenset({"sent", "failed", "unknown", "approved"}),
+    "failed": frozenset({"approved", "rejected"}),
+    "unknown": frozenset({"sent", "failed"}),
+    "rejected": frozenset(),
+    "expired": frozenset(),
+    "sent": frozenset(),
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything in the store is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """One parsed message to store, with where it came from."""
+
+    folder: str
+    uidvalidity: int
+    uid: int
+    direction: str
+    parsed: ParsedMessage
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    stored: int
+    duplicates: int
+    quarantined: int
+
+
+class Store:
+    """The Outreach store. Open with :meth:`open`; close with :meth:`close`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    # -- lifecycle ---------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True, echo: bool = False) -> Store:
+        """Connect to ``url`` and bring the schema to the newest version.
+
+        Raises:
+            StoreError: when the database cannot be reached or migrated.
+        """
+        engine = _make_engine(url, echo=echo)
+        store = cls(engine)
+        if migrate:
+            store.migrate()
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def migrate(self) -> None:
+        """Upgrade the schema with Alembic (a no-op when already at head)."""
+        from alembic import command
+        from alembic.config import Config
+        from alembic.script import ScriptDirectory
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        head = ScriptDirectory.from_config(cfg).get_current_head()
+        if self.schema_version() == head:
+            return
+        try:
+            with self.write() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot migrate the store: {exc.__class__.__name__}: {exc}") from exc
+
+    def schema_version(self) -> str | None:
+        """The Alembic revision the database is at (None before the first migration)."""
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except SQLAlchemyError:
+            return None
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction; on SQLite it takes the write lock up front."""
+        with self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                conn = conn.execution_options(sqlite_immediate=True)
+            with conn.begin():
+                yield conn
+
+    # -- mailboxes and messages -------------------------------------------
+
+    def mailbox_state(self, source: str, folder: str) -> tuple[int, MailboxState | None]:
+        """The folder's row id and what the last sync saw (None before the first)."""
+        with self.write() as conn:
+            row = conn.execute(
+                select(mailboxes).where(mailboxes.c.source == source, mailboxes.c.folder == folder)
+            ).first()
+            if row is None:
+                mailbox_id = conn.execute(
+                    insert(mailboxes).values(source=source, folder=folder, uidvalidity=0, last_uid=0)
+                ).inserted_primary_key[0]
+                return int(mailbox_id), None
+            if row.uidvalidity == 0 and row.last_uid == 0:
+                return int(row.id), None
+            return int(row.id), MailboxState(
+                folder=folder,
+                uidvalidity=int(row.uidvalidity),
+                last_uid=int(row.last_uid),
+                highestmodseq=row.highestmodseq,
+            )
+
+    def save_batch(
+        self,
+        mailbox_id: int,
+        *,
+        uidvalidity: int,
+        last_uid: int,
+        highestmodseq: int | None,
+        stored: Sequence[StoredMessage],
+        quarantined: Sequence[Quarantined],
+    ) -> BatchOutcome:
+        """Store a batch and advance the folder's position in the same transaction.
+
+        Messages already stored (same content hash, e.g. after a UIDVALIDITY
+        change or a crash before this commit) are skipped, so rerunning a
+        batch never duplicates anything.
+        """
+        now = utcnow()
+        rows = [_message_row(mailbox_id, m, now) for m in stored]
+        qrows = [
+            {
+                "mailbox_id": mailbox_id,
+                "folder": q.folder,
+                "uidvalidity": q.uidvalidity,
+                "uid": q.uid,
+                "content_hash": q.content_hash,
+                "reason": q.reason,
+                "size": q.size,
+                "created_at": now,
+            }
+            for q in quarantined
+        ]
+        with self.write() as conn:
+            new = self._insert_ignore(conn, messages, rows, "content_hash")
+            qnew = self._insert_ignore(conn, quarantine, qrows, "content_hash")
+            if stored:
+                self._upsert_customers(conn, [m for m in stored if m.direction == "in"])
+            conn.execute(
+                update(mailboxes)
+                .where(mailboxes.c.id == mailbox_id)
+                .values(
+                    uidvalidity=uidvalidity,
+                    last_uid=last_uid,
+                    highestmodseq=highestmodseq,
+                    synced_at=now,
+                )
+            )
+        return BatchOutcome(stored=new, duplicates=len(rows) - new, quarantined=qnew)
+
+    def touch_mailbox(self, mailbox_id: int, highestmodseq: int | None) -> None:
+        with self.write() as conn:
+            conn.execute(
+                update(mailboxes)
+                .where(mailboxes.c.id == mailbox_id)
+                .values(synced_at=utcnow(), highestmodseq=highestmodseq)
+            )
+
+    def _insert_ignore(
+        self, conn: Connection, table: Any, rows: list[dict[str, Any]], key: str
+    ) -> int:
+        if not rows:
+            return 0
+        dialect_insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        # RETURNING yields only the rows actually inserted, so duplicates are counted for free.
+        stmt = dialect_insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c.id)
+        return len(conn.execute(stmt, rows).all())
+
+    def _upsert_customers(self, conn: Connection, inbound: Sequence[StoredMessage]) -> None:
+        seen: dict[str, str] = {}
+        for m in inbound:
+            if m.parsed.from_address and m.parsed.auto_kind is None:
+                seen[m.parsed.from_address] = m.parsed.from_name or seen.get(m.parsed.from_address, "")
+        if not seen:
+            return
+        dialect_insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        rows = [{"address": a, "name": n} for a, n in seen.items()]
+        stmt = dialect_insert(customers)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["address"],
+            set_={"name": func.coalesce(func.nullif(stmt.excluded.name, ""), customers.c.name)},
+        )
+        conn.execute(stmt, rows)
+
+    def unthreaded(self) -> list[dict[str, Any]]:
+        """Messages not yet given a thread, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    messages.c.id,
+                    messages.c.message_id,
+                    messages.c.in_reply_to,
+                    messages.c.references,
+                    messages.c.subject,
+                    messages.c.from_address,
+                    messages.c.to_addresses,
+                    messages.c.direction,
+                    messages.c.date,
+                    messages.c.reply_token,
+                    messages.c.auto_kind,
+                )
+                .where(messages.c.thread_id.is_(None))
+                .order_by(messages.c.date, messages.c.id)
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    def threaded(self) -> Iterator[dict[str, Any]]:
+        """Every threaded message's threading fields (streamed)."""
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=5000).execute(
+                select(
+                    messages.c.id,
+                    messages.c.thread_id,
+                    messages.c.message_id,
+                    messages.c.in_reply_to,
+                    messages.c.references,
+                    messages.c.subject,
+                    messages.c.from_address,
+                    messages.c.to_addresses,
+                    messages.c.direction,
+                    messages.c.date,
+                    messages.c.reply_token,
+                ).where(messages.c.thread_id.is_not(None))
+            ).mappings()
+            for row in result:
+                yield dict(row)
+
+    def token_threads(self) -> dict[str, int]:
+        """Reply token of every draft → its thread (replies find their draft by it)."""
+        with self.engine.connect() as conn:
+            return {
+                r.reply_token: r.thread_id
+                for r in conn.execute(select(drafts.c.reply_token, drafts.c.thread_id))
+            }
+
+    def apply_threads(
+        self,
+        assigned: dict[int, int],
+        merges: dict[int, int],
+        new_roots: dict[int, str],
+    ) -> dict[int, int]:
+        """Create new threads, merge linked ones, point messages at their thread.
+
+        Args:
+            assigned: message row id → thread id (> 0) or placeholder (< 0).
+            merges: thread id → thread id it merges into.
+            new_roots: placeholder → root Message-ID of the new thread.
+
+        Returns:
+            placeholder → the thread id created for it.
+        """
+        created: dict[int, int] = {}
+        now = utcnow()
+        with self.write() as conn:
+            for placeholder, root in sorted(new_roots.items(), reverse=True):
+                existing = conn.execute(
+                    select(threads.c.id).where(threads.c.root_message_id == root)
+                ).scalar()
+                if existing is None:
+                    existing = conn.execute(
+                        insert(threads).values(root_message_id=root, updated_at=now)
+                    ).inserted_primary_key[0]
+                created[placeholder] = int(existing)
+            for source_id, target_id in merges.items():
+                conn.execute(
+                    update(messages).where(messages.c.thread_id == source_id).values(thread_id=target_id)
+                )
+                conn.execute(
+                    update(candidates)
+                    .where(candidates.c.thread_id == source_id, candidates.c.status != "closed")
+                    .values(status="closed", updated_at=now)
+                )
+                conn.execute(
+                    update(drafts).where(drafts.c.thread_id == source_id).values(thread_id=target_id)
+                )
+                conn.execute(
+                    update(threads).where(threads.c.id == source_id).values(status="merged", message_count=0)
+                )
+            by_thread: dict[int, list[int]] = {}
+            for key, ref in assigned.items():
+                tid = created.get(ref, ref) if ref < 0 else merges.get(ref, ref)
+                by_thread.setdefault(tid, []).append(key)
+            for tid, keys in by_thread.items():
+                for chunk in _chunks(keys, 500):
+                    conn.execute(
+                        update(messages).where(messages.c.id.in_(chunk)).values(thread_id=tid)
+                    )
+            touched = set(by_thread) | set(merges.values())
+            if touched:
+                self._refresh_threads(conn, touched)
+        return created
+
+    def _refresh_threads(self, conn: Connection, thread_ids: set[int]) -> None:
+        """Recompute each touched thread's summary from its messages."""
+        now = utcnow()
+        for chunk in _chunks(sorted(thread_ids), 500):
+            human = messages.c.auto_kind.is_(None)
+            cin = and_(messages.c.direction == "in", human)
+            cout = messages.c.direction == "out"
+            rows = conn.execute(
+                select(
+                    messages.c.thread_id,
+                    func.count().label("n"),
+                    func.min(messages.c.date).filter(cin).label("first_in"),
+                    func.max(messages.c.date).filter(cin).label("last_in"),
+                    func.min(messages.c.date).filter(cout).label("first_out"),
+                    func.max(messages.c.date).filter(cout).label("last_out"),
+                    func.max(messages.c.date).label("last_any"),
+                )
+                .where(messages.c.thread_id.in_(chunk))
+                .group_by(messages.c.thread_id)
+            ).all()
+            for r in rows:
+                first = conn.execute(
+                    select(messages.c.subject, messages.c.from_address, messages.c.direction, messages.c.to_addresses)
+                    .where(messages.c.thread_id == r.thread_id)
+                    .order_by(messages.c.date, messages.c.id)
+                ).all()
+                customer = _thread_customer(first)
+                subject = first[0].subject if first else ""
+                conn.execute(
+                    update(threads)
+                    .where(threads.c.id == r.thread_id)
+                    .values(
+                        message_count=r.n,
+                        first_customer_at=r.first_in,
+                        last_customer_at=r.last_in,
+                        first_staff_at=r.first_out,
+                        last_staff_at=r.last_out,
+                        last_message_at=r.last_any,
+                        customer=customer,
+                        subject=subject,
+                        updated_at=now,
+                    )
+                )
+
+    # -- frames for the core ----------------------------------------------
+
+    def frames(self, *, text_columns: bool = True) -> dict[str, pd.DataFrame]:
+        """The tables detection and reports work on, as pandas frames.
+
+        Returns:
+            ``messages``, ``threads``, ``customers``, ``outreach`` (drafts) and
+            ``surveys`` frames with UTC datetime columns.
+        """
+        import pandas as pd
+
+        mcols = [
+            messages.c.id,
+            messages.c.thread_id,
+            messages.c.direction,
+            messages.c.from_address,
+            messages.c.date,
+            messages.c.subject,
+            messages.c.auto_kind,
+        ]
+        if text_columns:
+            mcols.append(messages.c.reply_text)
+        frames: dict[str, pd.DataFrame] = {}
+        with self.engine.connect() as conn:
+            frames["messages"] = _frame(
+                conn, select(*mcols).where(messages.c.thread_id.is_not(None)), ["date"]
+            )
+            frames["threads"] = _frame(
+                conn,
+                select(threads).where(threads.c.status != "merged"),
+                ["first_customer_at", "last_customer_at", "first_staff_at", "last_staff_at", "last_message_at", "updated_at"],
+            )
+            frames["customers"] = _frame(
+                conn, select(customers), ["unsubscribed_at", "bounced_at", "complained_at"]
+            )
+            frames["outreach"] = _frame(
+                conn,
+                select(
+                    drafts.c.id,
+                    drafts.c.thread_id,
+                    drafts.c.customer,
+                    drafts.c.kind,
+                    drafts.c.status,
+                    drafts.c.priority,
+                    drafts.c.created_at,
+                    drafts.c.sent_at,
+                    drafts.c.replied_at,
+                ),
+                ["created_at", "sent_at", "replied_at"],
+            )
+            frames["surveys"] = _frame(
+                conn,
+                select(
+                    survey_responses,
+                    drafts.c.thread_id,
+                    drafts.c.customer,
+                    drafts.c.kind.label("draft_kind"),
+                    drafts.c.sent_at,
+                ).join(drafts, drafts.c.id == survey_responses.c.draft_id),
+                ["created_at", "updated_at", "sent_at"],
+            )
+        return frames
+
+    # -- candidates --------------------------------------------------------
+
+    def sync_candidates(self, found: Sequence[Candidate], now: datetime) -> dict[str, int]:
+        """Make the live candidates match what detection found.
+
+        One live candidate per thread and kind: new ones are added, existing
+        ones re-scored, and open ones detection no longer finds are closed.
+        Candidates created by the survey loop (``source='loop'``) are kept.
+        """
+        counts = {"added": 0, "updated": 0, "closed": 0}
+        wanted = {(c.thread_id, c.kind): c for c in found}
+        with self.write() as conn:
+            live = conn.execute(
+                select(candidates.c.id, candidates.c.thread_id, candidates.c.kind, candidates.c.status, candidates.c.source)
+                .where(candidates.c.status != "closed")
+            ).all()
+            have = {(r.thread_id, r.kind): r for r in live}
+            for key, row in have.items():
+                cand = wanted.get(key)
+                if cand is None:
+                    if row.status == "open" and row.source == "detect":
+                        conn.execute(
+                            update(candidates).where(candidates.c.id == row.id).values(status="closed", updated_at=now)
+                        )
+                        counts["closed"] += 1
+                    continue
+                conn.execute(
+                    update(candidates)
+                    .where(candidates.c.id == row.id)
+                    .values(priority=cand.priority, reasons=cand.reasons, updated_at=now)
+                )
+                counts["updated"] += 1
+            new_rows = [
+                {
+                    "thread_id": c.thread_id,
+                    "customer": c.customer,
+                    "kind": c.kind,
+                    "priority": c.priority,
+                    "reasons": c.reasons,
+                    "status": "open",
+                    "source": "detect",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for key, c in wanted.items()
+                if key not in have
+            ]
+            if new_rows:
+                conn.execute(insert(candidates), new_rows)
+            counts["added"] = len(new_rows)
+        return counts
+
+    def add_loop_candidate(self, cand: Candidate, now: datetime) -> int | None:
+        """A close-the-loop candidate (from a survey answer); None if one is live."""
+        with self.write() as conn:
+            live = conn.execute(
+                select(candidates.c.id).where(
+                    candidates.c.thread_id == cand.thread_id,
+                    candidates.c.kind == cand.kind,
+                    candidates.c.status != "closed",
+                )
+            ).scalar()
+            if live is not None:
+                return None
+            return int(
+                conn.execute(
+                    insert(candidates).values(
+                        thread_id=cand.thread_id,
+                        customer=cand.customer,
+                        kind=cand.kind,
+                        priority=cand.priority,
+                        reasons=cand.reasons,
+                        status="open",
+                        source="loop",
+                        created_at=now,
+                        updated_at=now,
+                    )
+                ).inserted_primary_key[0]
+            )
+
+    def candidates_to_draft(self) -> list[dict[str, Any]]:
+        """Open candidates (not ``call``) with what drafting needs."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    candidates,
+                    threads.c.subject.label("thread_subject"),
+                    customers.c.name.label("customer_name"),
+                    customers.c.language.label("customer_language"),
+                )
+                .join(threads, threads.c.id == candidates.c.thread_id)
+                .join(customers, customers.c.address == candidates.c.customer, isouter=True)
+                .where(candidates.c.status == "open", candidates.c.kind != "call")
+                .order_by(candidates.c.priority.desc(), candidates.c.id)
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    def last_customer_message(self, thread_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(messages.c.reply_text, messages.c.language, messages.c.from_name, messages.c.message_id, messages.c.subject)
+                .where(
+                    messages.c.thread_id == thread_id,
+                    messages.c.direction == "in",
+                    messages.c.auto_kind.is_(None),
+                )
+                .order_by(messages.c.date.desc(), messages.c.id.desc())
+                .limit(1)
+            ).mappings().first()
+            return dict(row) if row else None
+
+    def list_candidates(self, status: str | None = "open") -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            q = select(candidates).order_by(candidates.c.priority.desc(), candidates.c.id)
+            if status:
+                q = q.where(candidates.c.status == status)
+            return [dict(r) for r in conn.execute(q).mappings()]
+
+    # -- drafts ------------------------------------------------------------
+
+    def add_draft(self, row: dict[str, Any], *, actor: str = "outreach") -> int | None:
+        """Insert a draft for a candidate and mark the candidate drafted.
+
+        Returns None when the candidate already has a draft (idempotent rerun).
+        """
+        with self.write() as conn:
+            if row.get("candidate_id") is not None:
+                taken = conn.execute(
+                    update(candidates)
+                    .where(candidates.c.id == row["candidate_id"], candidates.c.status == "open")
+                    .values(status="drafted", updated_at=row["created_at"])
+                ).rowcount
+                if not taken:
+                    return None
+            draft_id = int(conn.execute(insert(drafts).values(**row)).inserted_primary_key[0])
+            self._audit(conn, actor, "drafted", draft_id, {"kind": row["kind"], "status": row["status"]})
+            if row["status"] == "approved":
+                self._audit(conn, actor, "auto_approved", draft_id, {"policy": "drafts.auto_approve"})
+            return draft_id
+
+    def get_draft(self, draft_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(drafts).where(drafts.c.id == draft_id)).mappings().first()
+            return _aware_row(dict(row)) if row else None
+
+    def list_drafts(
+        self, status: str | None = None, kind: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            q = select(drafts).order_by(drafts.c.priority.desc(), drafts.c.id)
+            if status:
+                q = q.where(drafts.c.status == status)
+            if kind:
+                q = q.where(drafts.c.kind == kind)
+            if limit:
+                q = q.limit(limit)
+            return [_aware_row(dict(r)) for r in conn.execute(q).mappings()]
+
+    def transition(
+        self,
+        draft_id: int,
+        to: str,
+        *,
+        actor: str,
+        action: str,
+        now: datetime,
+        values: dict[str, Any] | None = None,
+        detail: dict[str, Any] | None = None,
+        expect: Iterable[str] | None = None,
+    ) -> dict[str, Any]:
+        """Move a draft to ``to`` if its lifecycle allows it, with an audit entry.
+
+        Raises:
+            DraftStateError: unknown draft or a transition the lifecycle forbids.
+        """
+        with self.write() as conn:
+            row = conn.execute(select(drafts.c.status).where(drafts.c.id == draft_id)).first()
+            if row is None:
+                raise DraftStateError(f"draft {draft_id} does not exist")
+            allowed = set(expect) if expect is not None else set(DRAFT_TRANSITIONS)
+            if row.status not in allowed or to not in DRAFT_TRANSITIONS.get(row.status, frozenset()):
+                raise DraftStateError(f"draft {draft_id} is {row.status}; cannot {action} it")
+            changed = conn.execute(
+                update(drafts)
+                .where(drafts.c.id == draft_id, drafts.c.status == row.status)
+                .values(status=to, **(values or {}))
+            ).rowcount
+            if not changed:
+                raise DraftStateError(f"draft {draft_id} changed while it was being updated")
+            self._audit(conn, actor, action, draft_id, {"from": row.status, "to": to, **(detail or {})}, at=now)
+        result = self.get_draft(draft_id)
+        assert result is not None
+        return result
+
+    def update_draft_content(
+        self, draft_id: int, *, subject: str, text_body: str, html: str | None, actor: str, now: datetime,
+        gesture: str | None = None,
+    ) -> None:
+        with self.write() as conn:
+            changed = conn.execute(
+                update(drafts)
+                .where(drafts.c.id == draft_id, drafts.c.status.in_(["pending_review", "approved"]))
+                .values(subject=subject, text=text_body, html=html, gesture=gesture)
+            ).rowcount
+            if not changed:
+                raise DraftStateError(f"draft {draft_id} cannot be edited in its current state")
+            self._audit(conn, actor, "edited", draft_id, {"subject": subject}, at=now)
+
+    def expire_drafts(self, *, review_before: datetime, approved_before: datetime, now: datetime) -> int:
+        """Expire drafts never reviewed, and approved ones the throttle held too long."""
+        with self.write() as conn:
+            ids = [
+                r.id
+                for r in conn.execute(
+                    select(drafts.c.id).where(
+                        or_(
+                            and_(drafts.c.status == "pending_review", drafts.c.created_at < review_before),
+                            and_(
+                                drafts.c.status == "approved",
+                                func.coalesce(drafts.c.reviewed_at, drafts.c.created_at) < approved_before,
+                            ),
+                        )
+                    )
+                )
+            ]
+            for chunk in _chunks(ids, 500):
+                conn.execute(update(drafts).where(drafts.c.id.in_(chunk)).values(status="expired"))
+                for draft_id in chunk:
+                    self._audit(conn, "outreach", "expired", draft_id, {}, at=now)
+        return len(ids)
+
+    # -- sending -----------------------------------------------------------
+
+    @contextmanager
+    def send_lock(self) -> Iterator[Connection]:
+        """One transaction that serialises every sender's budget decision."""
+        with self.write() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(select(func.pg_advisory_xact_lock(_ADVISORY_SEND_LOCK)))
+            yield conn
+
+    def send_history(self, conn: Connection, since: datetime) -> pd.DataFrame:
+        """Drafts sent or being sent since ``since`` (what counts against caps)."""
+        return _frame(
+            conn,
+            select(drafts.c.id, drafts.c.customer, drafts.c.kind, drafts.c.sent_at, drafts.c.claimed_at, drafts.c.status)
+            .where(
+                drafts.c.status.in_(["sent", "sending", "unknown"]),
+                func.coalesce(drafts.c.sent_at, drafts.c.claimed_at) >= since,
+            ),
+            ["sent_at", "claimed_at"],
+        )
+
+    def approved_frame(self, conn: Connection) -> pd.DataFrame:
+        return _frame(
+            conn,
+            select(
+                drafts.c.id, drafts.c.customer, drafts.c.kind, drafts.c.priority, drafts.c.created_at,
+                drafts.c.reviewed_at, drafts.c.thread_id, drafts.c.not_before,
+            ).where(drafts.c.status == "approved"),
+            ["created_at", "reviewed_at", "not_before"],
+        )
+
+    def claim(self, conn: Connection, draft_ids: Sequence[int], worker: str, now: datetime) -> list[int]:
+        """Mark drafts ``sending`` inside the caller's send-lock transaction."""
+        claimed: list[int] = []
+        for draft_id in draft_ids:
+            n = conn.execute(
+                update(drafts)
+                .where(drafts.c.id == draft_id, drafts.c.status == "approved")
+                .values(
+                    status="sending", claimed_at=now, claimed_by=worker, attempts=drafts.c.attempts + 1,
+                    wait_reason=None, not_before=None,
+                )
+            ).rowcount
+            if n:
+                claimed.append(draft_id)
+                self._audit(conn, worker, "claimed", draft_id, {}, at=now)
+        return claimed
+
+    def defer(self, conn: Connection, waits: dict[int, tuple[datetime | None, str]]) -> None:
+        for draft_id, (not_before, reason) in waits.items():
+            conn.execute(
+                update(drafts)
+                .where(drafts.c.id == draft_id, drafts.c.status == "approved")
+                .values(not_before=not_before, wait_reason=reason)
+            )
+
+    def settle_sent(self, draft_id: int, *, provider: str, provider_id: str | None, now: datetime) -> None:
+        self.transition(
+            draft_id, "sent", actor="sender", action="sent", now=now, expect={"sending"},
+            values={"sent_at": now, "provider": provider, "provider_id": provider_id, "error": None},
+            detail={"provider": provider},
+        )
+
+    def settle_failed(self, draft_id: int, *, provider: str, error: str, retryable: bool, now: datetime) -> None:
+        """A provider error: retryable ones go back to ``approved``, others fail."""
+        to = "approved" if retryable else "failed"
+        self.transition(
+            draft_id, to, actor="sender", action="send_failed", now=now, expect={"sending"},
+            values={"provider": provider, "error": error[:2000], "claimed_at": None},
+            detail={"provider": provider, "retryable": retryable},
+        )
+
+    def reconcile_sending(self, *, older_than: datetime, now: datetime) -> list[int]:
+        """Drafts stuck in ``sending`` (a sender died) become ``unknown``, never resent."""
+        with self.write() as conn:
+            ids = [
+                r.id
+                for r in conn.execute(
+                    select(drafts.c.id).where(drafts.c.status == "sending", drafts.c.claimed_at < older_than)
+                )
+            ]
+            for draft_id in ids:
+                conn.execute(update(drafts).where(drafts.c.id == draft_id).values(status="unknown"))
+                self._audit(conn, "reconcile", "unknown", draft_id, {"reason": "sender stopped between claim and settle"}, at=now)
+        return ids
+
+    # -- suppression, customers ------------------------------------------
+
+    def suppress(self, address: str, reason: str, source: str, now: datetime) -> bool:
+        address = address.strip().lower()
+        with self.write() as conn:
+            n = self._insert_ignore(
+                conn, suppressions,
+                [{"address": address, "reason": reason, "source": source, "created_at": now}],
+                "address",
+            )
+            column = {"unsubscribe": "unsubscribed_at", "bounce": "bounced_at", "complaint": "complained_at"}.get(reason)
+            if column:
+                conn.execute(
+                    update(customers).where(customers.c.address == address, customers.c[column].is_(None)).values({column: now})
+                )
+        return bool(n)
+
+    def suppressed(self) -> set[str]:
+        with self.engine.connect() as conn:
+            return {r.address for r in conn.execute(select(suppressions.c.address))}
+
+    # -- audit, agents -----------------------------------------------------
+
+    def _audit(
+        self, conn: Connection, actor: str, action: str, draft_id: int | None, detail: dict[str, Any],
+        at: datetime | None = None,
+    ) -> None:
+        conn.execute(
+            insert(audit).values(at=at or utcnow(), actor=actor, action=action, draft_id=draft_id, detail=detail)
+        )
+
+    def record_audit(self, actor: str, action: str, draft_id: int | None = None, **detail: Any) -> None:
+        with self.write() as conn:
+            self._audit(conn, actor, action, draft_id, detail)
+
+    def audit_log(self, draft_id: int | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            q = select(audit).order_by(audit.c.id.desc()).limit(limit)
+            if draft_id is not None:
+                q = q.where(audit.c.draft_id == draft_id)
+            return [_aware_row(dict(r)) for r in conn.execute(q).mappings()]
+
+    # -- status ------------------------------------------------------------
+
+    def quarantine_list(self, limit: int = 100) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(quarantine, mailboxes.c.source)
+                .join(mailboxes, mailboxes.c.id == quarantine.c.mailbox_id, isouter=True)
+                .order_by(quarantine.c.id)
+                .limit(limit)
+            ).mappings()
+            return [_aware_row(dict(r)) for r in rows]
+
+    def status(self, now: datetime) -> dict[str, Any]:
+        """Counts for ``outreach status``."""
+        with self.engine.connect() as conn:
+            def count(table: Any, *where: Any) -> int:
+                return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+
+            by_status = {
+                r.status: r.n
+                for r in conn.execute(select(drafts.c.status, func.count().label("n")).group_by(drafts.c.status))
+            }
+            by_kind = {
+                r.kind: r.n
+                for r in conn.execute(
+                    select(candidates.c.kind, func.count().label("n"))
+                    .where(candidates.c.status != "closed")
+                    .group_by(candidates.c.kind)
+                )
+            }
+            return {
+                "messages": count(messages),
+                "threads": count(threads, threads.c.status != "merged"),
+                "quarantined": count(quarantine),
+                "candidates": sum(by_kind.values()),
+                "candidates_by_kind": by_kind,
+                "drafts": {s: int(by_status.get(s, 0)) for s in (
+                    "pending_review", "approved", "rejected", "expired", "sending", "sent", "failed", "unknown")},
+                "sent_last_24h": count(drafts, drafts.c.status == "sent", drafts.c.sent_at >= now - timedelta(hours=24)),
+                "suppressed": count(suppressions),
+                "survey_responses": count(survey_responses),
+                "schema_version": conn.execute(text("SELECT version_num FROM alembic_version")).scalar(),
+            }
+
+
+# -- helpers ---------------------------------------------------------------
+
+
+def _make_engine(url: str, *, echo: bool) -> Engine:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[1] if ":///" in url else ""
+        if path and path != ":memory:":
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": 60, "check_same_thread": False}
+    else:
+        kwargs["pool_pre_ping"] = True
+    try:
+        engine = create_engine(url, **kwargs)
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        raise StoreError(f"cannot open store {_redact_url(url)}: {exc}") from exc
+    if engine.dialect.name == "sqlite":
+        _sqlite_transactions(engine)
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        raise StoreError(f"cannot connect to store {_redact_url(url)}: {exc.orig}") from exc
+    return engine
+
+
+def _sqlite_transactions(engine: Engine) -> None:
+    """Let SQLAlchemy, not pysqlite, start transactions, so writers take the lock first.
+
+    Without BEGIN IMMEDIATE two writers can both read, then deadlock when
+    upgrading to write; with it the second waits (busy_timeout) instead.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _redact_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a malformed URL must still produce a message
+        return "<unparseable url>"
+
+
+def _message_row(mailbox_id: int, m: StoredMessage, now: datetime) -> dict[str, Any]:
+    p = m.parsed
+    return {
+        "mailbox_id": mailbox_id,
+        "uidvalidity": m.uidvalidity,
+        "uid": m.uid,
+        "content_hash": p.content_hash,
+        "message_id": p.message_id[:998],
+        "in_reply_to": p.in_reply_to[:998] if p.in_reply_to else None,
+        "references": list(p.references),
+        "direction": m.direction,
+        "from_address": p.from_address[:320],
+        "from_name": p.from_name[:300],
+        "to_addresses": list(p.to_addresses),
+        "date": p.date,
+        "subject": p.subject,
+        "text": p.text,
+        "reply_text": p.reply_text,
+        "auto_kind": p.auto_kind,
+        "attachments": list(p.attachments),
+        "reply_token": p.reply_token,
+        "language": p.language,
+        "created_at": now,
+    }
+
+
+def _thread_customer(rows: Sequence[Any]) -> str | None:
+    for r in rows:
+        if r.direction == "in" and r.from_address:
+            return r.from_address
+    for r in rows:
+        if r.direction == "out":
+            recipients = r.to_addresses if isinstance(r.to_addresses, list) else json.loads(r.to_addresses or "[]")
+            if recipients:
+                return recipients[0]
+    return None
+
+
+def _frame(conn: Connection, query: Any, dates: Sequence[str]) -> pd.DataFrame:
+    import pandas as pd
+
+    result = conn.execute(query)
+    df = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    for col in dates:
+        if col in df.columns:
+            df[col] = pd.to_datetime(df[col], utc=True, format="mixed")
+    return df
+
+
+def _aware_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: _aware(v) if isinstance(v, datetime) else v for k, v in row.items()}
+
+
+def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def reset_all(store: Store) -> None:
+    """Drop every row (tests and the demo start clean); the schema stays."""
+    with store.write() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(delete(table))
+
+
+__all__ = ["Store", "StoredMessage", "BatchOutcome", "DRAFT_TRANSITIONS", "utcnow", "reset_all"]
+_ = (agents,)
