@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -50,7 +50,7 @@ from connectors.schema import (
     threads,
 )
 from outreach.errors import DraftStateError, StoreError
-from outreach.models import Candidate, ParsedMessage, Quarantined
+from outreach.models import Candidate, Quarantined, StoredMessage
 from outreach.ports import MailboxState
 
 if TYPE_CHECKING:
@@ -83,17 +83,6 @@ def _aware(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredMessage:
-    """One parsed message to store, with where it came from."""
-
-    folder: str
-    uidvalidity: int
-    uid: int
-    direction: str
-    parsed: ParsedMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -608,10 +597,21 @@ class Store:
 
     # -- drafts ------------------------------------------------------------
 
-    def add_draft(self, row: dict[str, Any], *, actor: str = "outreach") -> int | None:
-        """Insert a draft for a candidate and mark the candidate drafted.
+    def add_draft(
+        self,
+        row: dict[str, Any],
+        *,
+        render: Callable[[int], dict[str, Any]] | None = None,
+        actor: str = "outreach",
+    ) -> int | None:
+        """Insert a draft for a candidate and mark the candidate drafted, atomically.
 
-        Returns None when the candidate already has a draft (idempotent rerun).
+        ``render`` receives the new draft's id (survey links are bound to it)
+        and returns ``subject``, ``text`` and ``html``; if it raises, nothing
+        is stored and the candidate stays open.
+
+        Returns:
+            The draft id, or None when the candidate already has a draft.
         """
         with self.write() as conn:
             if row.get("candidate_id") is not None:
@@ -622,10 +622,13 @@ class Store:
                 ).rowcount
                 if not taken:
                     return None
-            draft_id = int(conn.execute(insert(drafts).values(**row)).inserted_primary_key[0])
-            self._audit(conn, actor, "drafted", draft_id, {"kind": row["kind"], "status": row["status"]})
+            values = {"subject": "", "text": "", "html": None, **row}
+            draft_id = int(conn.execute(insert(drafts).values(**values)).inserted_primary_key[0])
+            if render is not None:
+                conn.execute(update(drafts).where(drafts.c.id == draft_id).values(**render(draft_id)))
+            self._audit(conn, actor, "drafted", draft_id, {"kind": row["kind"], "status": row["status"]}, at=row["created_at"])
             if row["status"] == "approved":
-                self._audit(conn, actor, "auto_approved", draft_id, {"policy": "drafts.auto_approve"})
+                self._audit(conn, actor, "auto_approved", draft_id, {"policy": "drafts.auto_approve"}, at=row["created_at"])
             return draft_id
 
     def get_draft(self, draft_id: int) -> dict[str, Any] | None:
@@ -791,6 +794,43 @@ class Store:
             values={"provider": provider, "error": error[:2000], "claimed_at": None},
             detail={"provider": provider, "retryable": retryable},
         )
+
+    def throttle_inputs(self, conn: Connection, now: datetime, pressure_days: float) -> dict[str, Any]:
+        """Everything the throttle needs, read inside the send lock."""
+        import pandas as pd
+
+        contact = _frame(
+            conn,
+            select(drafts.c.customer, drafts.c.kind, drafts.c.sent_at, drafts.c.replied_at).where(
+                drafts.c.status.in_(["sent", "unknown"]),
+                drafts.c.sent_at >= now - timedelta(days=max(pressure_days, 1)),
+            ),
+            ["sent_at", "replied_at"],
+        )
+        rate_history = _frame(
+            conn,
+            select(drafts.c.kind, drafts.c.sent_at, drafts.c.replied_at).where(drafts.c.status == "sent"),
+            ["sent_at", "replied_at"],
+        )
+        zones = {r.address: r.timezone for r in conn.execute(select(customers.c.address, customers.c.timezone))}
+        waiting = conn.execute(
+            select(threads.c.customer).where(
+                threads.c.status == "open",
+                threads.c.last_customer_at.is_not(None),
+                or_(threads.c.last_staff_at.is_(None), threads.c.last_staff_at < threads.c.last_customer_at),
+                threads.c.last_customer_at >= now - timedelta(days=14),
+            )
+        ).all()
+        return {
+            "approved": self.approved_frame(conn),
+            "recent_sends": self.send_history(conn, now - timedelta(hours=24)),
+            "contact_history": contact if not contact.empty else pd.DataFrame(columns=["customer", "kind", "sent_at"]),
+            "rate_history": rate_history,
+            "customers": zones,
+            "suppressed": {r.address for r in conn.execute(select(suppressions.c.address))},
+            "awaiting_reply": {r.customer for r in waiting if r.customer},
+            "backlog_threads": len(waiting),
+        }
 
     def reconcile_sending(self, *, older_than: datetime, now: datetime) -> list[int]:
         """Drafts stuck in ``sending`` (a sender died) become ``unknown``, never resent."""
@@ -1018,5 +1058,5 @@ def reset_all(store: Store) -> None:
             conn.execute(delete(table))
 
 
-__all__ = ["Store", "StoredMessage", "BatchOutcome", "DRAFT_TRANSITIONS", "utcnow", "reset_all"]
+__all__ = ["Store", "BatchOutcome", "DRAFT_TRANSITIONS", "utcnow", "reset_all"]
 _ = (agents,)

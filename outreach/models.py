@@ -89,6 +89,17 @@ class ParsedMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A parsed message ready for the store, with where it came from and who wrote it."""
+
+    folder: str
+    uidvalidity: int
+    uid: int
+    direction: Direction
+    parsed: ParsedMessage
+
+
+@dataclass(frozen=True, slots=True)
 class Quarantined:
     """A raw message that could not be parsed, kept with its one-line reason."""
 

@@ -1,0 +1,148 @@
+"""Files as a mail source (mbox, Maildir: backfills and the demo) and as an outbox.
+
+The mbox source numbers messages by position (its UIDVALIDITY is the file's
+inode, so a rewritten file restarts); a Maildir has no stable order, so every
+sync walks it and the store skips what it already holds by content hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mailbox
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from outreach.composer import build_mime
+from outreach.errors import ProviderError, SourceError
+from outreach.models import OutgoingEmail, RawMessage, SendResult
+from outreach.ports import FolderBatch, MailboxState
+
+
+class MboxSource:
+    """One mbox file as a single folder of customer and staff mail."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path).resolve()
+        self.name = f"mbox:{self.path}"
+        if not self.path.is_file():
+            raise SourceError(self.name, "no such mbox file")
+
+    def folders(self) -> list[tuple[str, bool]]:
+        # Direction comes from the sender's address, so one folder holds both.
+        return [(self.path.name, False)]
+
+    def fetch_new(
+        self, folder: str, state: MailboxState | None, batch_size: int
+    ) -> Iterator[FolderBatch]:
+        uidvalidity = self.path.stat().st_ino or 1
+        start = state.last_uid if state and state.uidvalidity == uidvalidity else 0
+        try:
+            box = mailbox.mbox(str(self.path), create=False)
+            keys = box.keys()
+        except (OSError, mailbox.Error) as exc:
+            raise SourceError(self.name, f"cannot read: {exc}") from exc
+        try:
+            batch = FolderBatch(folder=folder, uidvalidity=uidvalidity, last_uid=start)
+            for uid, key in enumerate(keys, start=1):
+                if uid <= start:
+                    continue
+                batch.messages.append(RawMessage(folder, uidvalidity, uid, box.get_bytes(key)))
+                batch.last_uid = uid
+                if len(batch.messages) >= batch_size:
+                    yield batch
+                    batch = FolderBatch(folder=folder, uidvalidity=uidvalidity, last_uid=uid)
+            if batch.messages or batch.last_uid != start or state is None:
+                yield batch
+        finally:
+            box.close()
+
+    def close(self) -> None:
+        """Nothing stays open between batches."""
+
+
+class MaildirSource:
+    """A Maildir tree: the root is ``INBOX``; sub-folders named in ``sent_folders`` hold staff mail."""
+
+    def __init__(self, path: str | Path, sent_folders: list[str] | None = None) -> None:
+        self.path = Path(path).resolve()
+        self.name = f"maildir:{self.path}"
+        self.sent = {f.lower() for f in (sent_folders or ["Sent"])}
+        if not (self.path / "cur").is_dir() and not (self.path / "new").is_dir():
+            raise SourceError(self.name, "not a Maildir (no cur/ or new/)")
+
+    def _box(self) -> mailbox.Maildir:
+        return mailbox.Maildir(str(self.path), factory=None, create=False)
+
+    def folders(self) -> list[tuple[str, bool]]:
+        names = [("INBOX", False)]
+        try:
+            subs = self._box().list_folders()
+        except OSError as exc:
+            raise SourceError(self.name, f"cannot list folders: {exc}") from exc
+        names += [(name, name.lower() in self.sent) for name in sorted(subs)]
+        return names
+
+    def fetch_new(
+        self, folder: str, state: MailboxState | None, batch_size: int
+    ) -> Iterator[FolderBatch]:
+        box = self._box() if folder == "INBOX" else self._box().get_folder(folder)
+        sent = folder.lower() in self.sent
+        # Walk in a stable order; position is only a label, dedupe is by content hash.
+        keys = sorted(box.keys())
+        batch = FolderBatch(folder=folder, uidvalidity=1)
+        for uid, key in enumerate(keys, start=1):
+            try:
+                data = box.get_bytes(key)
+            except (OSError, KeyError):
+                continue  # delivered and removed while we walked: the next sync sees the truth
+            batch.messages.append(RawMessage(folder, 1, uid, data, sent_folder=sent))
+            batch.last_uid = uid
+            if len(batch.messages) >= batch_size:
+                yield batch
+                batch = FolderBatch(folder=folder, uidvalidity=1, last_uid=uid)
+        yield batch
+
+    def close(self) -> None:
+        """Nothing stays open between batches."""
+
+
+class FileOutbox:
+    """A sender that writes each email as ``<outbox>/<draft>-<hash>.eml``.
+
+    Writing is atomic (temp file, then rename) and idempotent: a draft whose
+    file exists is not written again.
+    """
+
+    name = "outbox"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def file_for(self, email: OutgoingEmail) -> Path:
+        digest = hashlib.sha256(email.idempotency_key.encode()).hexdigest()[:12]
+        return self.path / f"{email.draft_id:06d}-{digest}.eml"
+
+    def send(self, email: OutgoingEmail, *, dry_run: bool = False) -> SendResult:
+        target = self.file_for(email)
+        if dry_run:
+            return SendResult(self.name, None)
+        if target.exists():
+            return SendResult(self.name, target.name)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            data = build_mime(email, date=datetime.now(UTC)).as_bytes()
+            fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".tmp-", suffix=".eml")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise ProviderError(self.name, f"cannot write {target.name}: {exc.strerror}", retryable=True) from exc
+        return SendResult(self.name, target.name)
+
+    def close(self) -> None:
+        """Nothing to release."""

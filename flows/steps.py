@@ -1,0 +1,342 @@
+"""The pipeline's steps, one function each, shared by the CLI and the Prefect flows.
+
+This module imports neither Prefect nor the web app: the CLI's single-step
+commands call these functions in-process (answers in about a second), and
+the flows in this package wrap the very same functions as tasks. Every step
+works on batches and is idempotent: run twice, it changes nothing the
+second time.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import socket
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from connectors.store import Store
+from outreach.errors import ConfigError, OutreachError, ProviderError
+from outreach.ingest import parse_batch
+from outreach.models import Candidate
+from outreach.ports import MessageSource, Sender
+from outreach.settings import Settings
+
+log = logging.getLogger("outreach.steps")
+
+Progress = Callable[[int], None]
+
+
+# -- sync -------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class SyncReport:
+    """What one sync did."""
+
+    source: str
+    folders: int = 0
+    fetched: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    threaded: int = 0
+
+
+def sync(
+    store: Store, source: MessageSource, settings: Settings, *, progress: Progress | None = None
+) -> SyncReport:
+    """Fetch what is new in every folder, store it, and thread it.
+
+    Each batch is stored with the folder's new position in one transaction,
+    so a run killed at any moment and rerun stores every message once.
+    """
+    report = SyncReport(source=source.name)
+    for folder, _is_sent in source.folders():
+        report.folders += 1
+        mailbox_id, state = store.mailbox_state(source.name, folder)
+        for batch in source.fetch_new(folder, state, settings.imap.batch_size):
+            stored, bad = parse_batch(batch.messages, settings)
+            outcome = store.save_batch(
+                mailbox_id,
+                uidvalidity=batch.uidvalidity,
+                last_uid=batch.last_uid,
+                highestmodseq=batch.highestmodseq,
+                stored=stored,
+                quarantined=bad,
+            )
+            report.fetched += len(batch.messages)
+            report.stored += outcome.stored
+            report.duplicates += outcome.duplicates
+            report.quarantined += outcome.quarantined
+            if progress:
+                progress(len(batch.messages))
+    report.threaded = thread_new_messages(store)
+    log.info(
+        "sync %s: %d fetched, %d stored, %d quarantined",
+        source.name, report.fetched, report.stored, report.quarantined,
+    )
+    return report
+
+
+def thread_new_messages(store: Store) -> int:
+    """Give every unthreaded message a thread, merging threads a late parent links."""
+    from outreach.conversations import ThreadIndex, ThreadInput
+
+    fresh = store.unthreaded()
+    if not fresh:
+        return 0
+
+    def as_input(row: dict[str, Any]) -> ThreadInput:
+        participants = frozenset([row["from_address"], *(row["to_addresses"] or [])]) - {""}
+        return ThreadInput(
+            key=int(row["id"]),
+            message_id=row["message_id"],
+            in_reply_to=row["in_reply_to"],
+            references=tuple(row["references"] or ()),
+            subject=row["subject"] or "",
+            participants=participants,
+            customer=row["from_address"] if row["direction"] == "in" else None,
+            date=_utc(row["date"]),
+            reply_token=row.get("reply_token"),
+        )
+
+    index = ThreadIndex.empty()
+    index.load((as_input(row), int(row["thread_id"])) for row in store.threaded())
+    update = index.add([as_input(r) for r in fresh], store.token_threads())
+    roots: dict[int, tuple[datetime, str]] = {}
+    by_key = {int(r["id"]): r for r in fresh}
+    for key, ref in update.assigned.items():
+        if ref < 0:
+            row = by_key[key]
+            when = _utc(row["date"])
+            if ref not in roots or when < roots[ref][0]:
+                roots[ref] = (when, row["message_id"])
+    store.apply_threads(update.assigned, update.merges, {p: mid for p, (_, mid) in roots.items()})
+    return len(fresh)
+
+
+# -- detect -----------------------------------------------------------------
+
+
+def detect(store: Store, settings: Settings, now: datetime) -> list[Candidate]:
+    """Score every thread and make the live candidates match (one per thread and kind)."""
+    from outreach.detection import DetectionInput
+    from outreach.detection import detect as run_detection
+
+    frames = store.frames()
+    found = run_detection(_detection_input(DetectionInput, frames), settings, now)
+    store.sync_candidates(found, now)
+    return found
+
+
+def explain(store: Store, settings: Settings, thread_id: int, now: datetime) -> dict[str, Any]:
+    """Every signal's value for one thread."""
+    from outreach.detection import DetectionInput
+    from outreach.detection import explain as run_explain
+
+    return run_explain(thread_id, _detection_input(DetectionInput, store.frames()), settings, now)
+
+
+def _detection_input(cls: Any, frames: dict[str, Any]) -> Any:
+    return cls(
+        messages=frames["messages"],
+        threads=frames["threads"],
+        customers=frames["customers"],
+        outreach=frames["outreach"],
+    )
+
+
+# -- draft ------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class DraftReport:
+    created: int = 0
+    auto_approved: int = 0
+    expired: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def draft(store: Store, settings: Settings, now: datetime) -> DraftReport:
+    """Write a draft for every open candidate, then expire stale ones.
+
+    A template problem on one draft is recorded and the rest go on.
+    """
+    from outreach.drafting import DraftContext, first_name, key_sentence, render_draft
+    from outreach.links import make_survey_token, new_reply_token, survey_url
+
+    report = DraftReport()
+    key = signing_key(settings)
+    templates = settings.templates_path
+    for cand in store.candidates_to_draft():
+        last = store.last_customer_message(cand["thread_id"]) or {}
+        language = cand.get("customer_language") or last.get("language") or settings.drafts.default_language
+        if language not in ("en", "de"):
+            language = settings.drafts.default_language
+        kind = cand["kind"]
+        status = "approved" if kind in settings.drafts.auto_approve else "pending_review"
+        token = new_reply_token()
+        domain = settings.sender.from_address.rpartition("@")[2] or "outreach.invalid"
+        base_ctx = {
+            "customer_name": first_name(cand.get("customer_name") or last.get("from_name") or "", cand["customer"]),
+            "customer_address": cand["customer"],
+            "agent_name": settings.drafts.agent_name,
+            "signature": settings.drafts.signature,
+            "team_name": settings.team.name,
+            "thread_subject": cand.get("thread_subject") or last.get("subject") or "",
+            "thread_ref": f"#{cand['thread_id']}",
+            "key_sentence": key_sentence(last.get("reply_text") or ""),
+            "kind": kind,
+            "language": language,
+            "survey_scale": settings.surveys.scale,
+            "reasons": list(cand.get("reasons") or []),
+        }
+
+        def render(draft_id: int, ctx: dict[str, Any] = base_ctx) -> dict[str, Any]:
+            from outreach.links import make_unsubscribe_token, unsubscribe_url
+
+            scores = range(1, 6) if settings.surveys.scale == "csat" else range(0, 11)
+            links = {
+                s: survey_url(settings.sender.public_url, make_survey_token(draft_id, s, key)) for s in scores
+            }
+            unsub = unsubscribe_url(
+                settings.sender.public_url, make_unsubscribe_token(ctx["customer_address"], key)
+            )
+            rendered = render_draft(
+                kind, DraftContext(**ctx, score_links=links, unsubscribe_url=unsub, gesture=None), templates
+            )
+            return {"subject": rendered.subject, "text": rendered.text, "html": rendered.html}
+
+        row = {
+            "candidate_id": cand["id"],
+            "thread_id": cand["thread_id"],
+            "customer": cand["customer"],
+            "kind": kind,
+            "priority": cand["priority"],
+            "template": f"email/{language}/{kind}",
+            "language": language,
+            "context": {**base_ctx, "in_reply_to": last.get("message_id")},
+            "status": status,
+            "created_at": now,
+            "reviewed_at": now if status == "approved" else None,
+            "reviewer": "policy" if status == "approved" else None,
+            "idempotency_key": secrets.token_hex(16),
+            "reply_token": token,
+            "message_id": f"outreach.{token}@{domain}",
+        }
+        try:
+            created = store.add_draft(row, render=render)
+        except OutreachError as exc:
+            report.errors.append(f"candidate {cand['id']}: {exc}")
+            continue
+        if created is None:
+            report.skipped += 1
+            continue
+        report.created += 1
+        report.auto_approved += status == "approved"
+    report.expired = store.expire_drafts(
+        review_before=now - timedelta(days=settings.drafts.expire_days),
+        approved_before=now - timedelta(hours=settings.throttle.stale_after_hours),
+        now=now,
+    )
+    return report
+
+
+# -- send -------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class SendReport:
+    sent: int = 0
+    failed: int = 0
+    retry_later: int = 0
+    deferred: int = 0
+    unknown: int = 0
+    dry_run: bool = False
+    would_send: list[int] = field(default_factory=list)
+    wait_reasons: dict[str, int] = field(default_factory=dict)
+    budget: dict[str, Any] = field(default_factory=dict)
+
+
+def send(
+    store: Store,
+    sender: Sender,
+    settings: Settings,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    worker: str | None = None,
+    progress: Progress | None = None,
+) -> SendReport:
+    """Send what the throttle allows, each draft at most once.
+
+    The budget is decided and the drafts claimed (``sending``) in one locked
+    transaction, so parallel senders share the caps; each draft is settled
+    after its provider call. A draft left ``sending`` by a dead sender
+    becomes ``unknown`` for an operator instead of being sent again.
+    """
+    from outreach import throttle
+    from outreach.outgoing import outgoing_for
+
+    report = SendReport(dry_run=dry_run)
+    worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+    report.unknown = len(store.reconcile_sending(older_than=now - timedelta(minutes=15), now=now))
+    key = signing_key(settings)
+    pressure = max(settings.throttle.contact_every_days, settings.throttle.survey_every_days)
+    with store.send_lock() as conn:
+        inputs = store.throttle_inputs(conn, now, pressure)
+        rates = throttle.reply_rates(inputs.pop("rate_history"), settings)
+        plan = throttle.plan(inputs.pop("approved"), rates=rates, settings=settings, now=now, **inputs)
+        report.budget = asdict(plan.budget) if plan.budget else {}
+        if plan.budget:
+            report.budget["limited_by"] = plan.budget.limited_by
+        for _, reason in plan.waits.values():
+            label = reason.split(":")[0].split(";")[0]
+            report.wait_reasons[label] = report.wait_reasons.get(label, 0) + 1
+        report.deferred = len(plan.waits)
+        if dry_run:
+            report.would_send = list(plan.send)
+            return report
+        store.defer(conn, plan.waits)
+        claimed = store.claim(conn, plan.send, worker, now)
+    for draft_id in claimed:
+        row = store.get_draft(draft_id)
+        if row is None:
+            continue
+        try:
+            result = sender.send(outgoing_for(row, settings, key))
+        except ProviderError as exc:
+            store.settle_failed(
+                draft_id, provider=sender.name, error=str(exc), retryable=exc.retryable, now=now
+            )
+            if exc.retryable:
+                report.retry_later += 1
+            else:
+                report.failed += 1
+            continue
+        store.settle_sent(draft_id, provider=result.provider, provider_id=result.provider_id, now=now)
+        report.sent += 1
+        if progress:
+            progress(1)
+    return report
+
+
+def signing_key(settings: Settings) -> str:
+    """The key that signs survey and unsubscribe links (a secret: env or block only)."""
+    if settings.sender.signing_key is None:
+        raise ConfigError(
+            "sender.signing_key",
+            "required to sign survey and unsubscribe links; set OUTREACH_SENDER__SIGNING_KEY",
+        )
+    return settings.sender.signing_key.get_secret_value()
+
+
+def _utc(value: datetime) -> datetime:
+    from datetime import UTC
+
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,266 @@
+"""The throttle: which approved drafts may go now, and why the rest wait.
+
+Sends are limited by the tightest of (DESIGN, "Throttle"):
+
+1. hard caps per clock hour and per rolling 24 h;
+2. per-customer pressure (one proactive email per N days, one survey per
+   M days, none after unsubscribe/bounce/complaint, none while a reply of
+   theirs awaits us);
+3. send windows (business days and hours in the customer's time zone);
+4. reply capacity: the replies we expect must fit in the staff minutes on
+   duty over the next day, after the open backlog.
+
+Pure: the store hands frames in and enforces the plan inside its
+transaction, so parallel workers share one budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from outreach.settings import WEEKDAYS, AgentShift, Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+CAPACITY_HORIZON = timedelta(hours=24)
+SURVEY_KINDS = frozenset({"survey", "thank_you"})
+# Kinds that answer the customer: a reply of theirs awaiting us is the reason to send them.
+ANSWERING_KINDS = frozenset({"follow_up", "apology"})
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """What limits sending right now."""
+
+    hour_left: int
+    day_left: int
+    capacity_minutes: float
+    backlog_minutes: float
+    committed_minutes: float
+    free_minutes: float
+    reply_rates: dict[str, float]
+
+    @property
+    def limited_by(self) -> str:
+        """The tightest limit, in words."""
+        if self.hour_left <= 0:
+            return "the hourly cap"
+        if self.day_left <= 0:
+            return "the 24-hour cap"
+        if self.free_minutes <= 0:
+            return "reply capacity"
+        return "nothing yet"
+
+
+@dataclass(slots=True)
+class Plan:
+    """The throttle's decision for one pass."""
+
+    send: list[int] = field(default_factory=list)
+    waits: dict[int, tuple[datetime | None, str]] = field(default_factory=dict)
+    expected_replies: float = 0.0
+    expected_minutes: float = 0.0
+    budget: Budget | None = None
+
+
+def _minutes(hours: str) -> tuple[int, int]:
+    start, end = hours.split("-")
+    sh, sm = (int(x) for x in start.split(":"))
+    eh, em = (int(x) for x in end.split(":"))
+    return sh * 60 + sm, eh * 60 + em
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def next_open(
+    now: datetime, tz: str, hours: str, days: Iterable[str], holidays: frozenset[date] = frozenset()
+) -> datetime:
+    """``now`` if inside the window, else the start of the next one (aware UTC)."""
+    zone = _zone(tz)
+    local = now.astimezone(zone)
+    start, end = _minutes(hours)
+    open_days = {WEEKDAYS.index(d) for d in days}
+    if not open_days:
+        raise ValueError("no working days configured")
+    for offset in range(0, 400):
+        day = (local + timedelta(days=offset)).date()
+        if day.weekday() not in open_days or day in holidays:
+            continue
+        opens = datetime(day.year, day.month, day.day, start // 60, start % 60, tzinfo=zone)
+        closes = datetime(day.year, day.month, day.day, 0, 0, tzinfo=zone) + timedelta(minutes=end)
+        if local < opens:
+            return opens.astimezone(now.tzinfo)
+        if local < closes:
+            return now
+    raise ValueError("no open window within 400 days")
+
+
+def shift_minutes(shift: AgentShift, start: datetime, end: datetime, holidays: frozenset[date]) -> float:
+    """Minutes of ``shift`` on duty between ``start`` and ``end``."""
+    zone = _zone(shift.timezone)
+    s_min, e_min = _minutes(shift.hours)
+    open_days = {WEEKDAYS.index(d) for d in shift.days}
+    total = 0.0
+    local_start = start.astimezone(zone)
+    day = local_start.date() - timedelta(days=1)
+    last = end.astimezone(zone).date()
+    while day <= last:
+        if day.weekday() in open_days and day not in holidays:
+            midnight = datetime(day.year, day.month, day.day, tzinfo=zone)
+            opens = midnight + timedelta(minutes=s_min)
+            closes = midnight + timedelta(minutes=e_min)
+            lo = max(opens, start)
+            hi = min(closes, end)
+            if hi > lo:
+                total += (hi - lo).total_seconds() / 60
+        day += timedelta(days=1)
+    return total
+
+
+def reply_rates(history: pd.DataFrame, settings: Settings) -> dict[str, float]:
+    """Reply rate per kind: the config prior, moved toward what history shows.
+
+    ``history`` holds sent drafts with ``kind`` and ``replied_at``; the prior
+    counts as ``capacity.prior_weight`` sends.
+    """
+    prior = settings.capacity.reply_rate_prior.model_dump()
+    weight = settings.capacity.prior_weight
+    rates = dict(prior)
+    if history is None or history.empty:
+        return rates
+    grouped = history.assign(replied=history["replied_at"].notna()).groupby("kind")["replied"].agg(["sum", "count"])
+    for kind, row in grouped.iterrows():
+        p = prior.get(str(kind), 0.3)
+        rates[str(kind)] = float((row["sum"] + p * weight) / (row["count"] + weight))
+    return rates
+
+
+def plan(
+    approved: pd.DataFrame,
+    *,
+    recent_sends: pd.DataFrame,
+    contact_history: pd.DataFrame,
+    customers: Mapping[str, str | None],
+    suppressed: set[str],
+    awaiting_reply: set[str],
+    backlog_threads: int,
+    rates: dict[str, float],
+    settings: Settings,
+    now: datetime,
+) -> Plan:
+    """Decide which approved drafts go now.
+
+    Args:
+        approved: Approved drafts: ``id, customer, kind, priority, created_at``.
+        recent_sends: Sends of the last 24 h (``sent_at`` or ``claimed_at``).
+        contact_history: Sends per customer over the pressure window
+            (``customer, kind, sent_at``).
+        customers: Address → time zone (None when unknown).
+        suppressed: Addresses never to send to.
+        awaiting_reply: Customers whose own message waits for us.
+        backlog_threads: Open threads whose customer waits for a human answer.
+        rates: Expected reply rate per kind.
+        settings: Throttle, capacity and team settings.
+        now: The moment of decision (aware).
+
+    Returns:
+        The drafts to send, highest priority first, and why the others wait.
+    """
+    import pandas as pd
+
+    th, cap, team = settings.throttle, settings.capacity, settings.team
+    holidays = frozenset(team.holidays)
+    result = Plan()
+
+    stamps = recent_sends.get("sent_at", pd.Series(dtype="datetime64[ns, UTC]"))
+    if "claimed_at" in recent_sends:
+        stamps = stamps.fillna(recent_sends["claimed_at"])
+    hour_start = now.replace(minute=0, second=0, microsecond=0)
+    sent_hour = int((stamps >= pd.Timestamp(hour_start)).sum())
+    sent_day = int((stamps >= pd.Timestamp(now - timedelta(hours=24))).sum())
+    hour_left = max(0, th.max_per_hour - sent_hour)
+    day_left = max(0, th.max_per_day - sent_day)
+
+    capacity = sum(shift_minutes(a, now, now + CAPACITY_HORIZON, holidays) for a in cap.agents)
+    capacity *= cap.max_utilisation
+    backlog = backlog_threads * cap.backlog_minutes_per_thread
+    committed = 0.0
+    if not recent_sends.empty and "kind" in recent_sends:
+        committed = float(
+            sum(rates.get(k, 0.3) for k in recent_sends["kind"]) * cap.handle_minutes
+        )
+    free = capacity - backlog - committed
+    result.budget = Budget(hour_left, day_left, capacity, backlog, committed, free, rates)
+
+    last_contact: dict[str, datetime] = {}
+    last_survey: dict[str, datetime] = {}
+    if not contact_history.empty:
+        ch = contact_history.dropna(subset=["sent_at"])
+        for cust, when in ch.groupby("customer")["sent_at"].max().items():
+            last_contact[str(cust)] = when.to_pydatetime()
+        surveys = ch[ch["kind"].isin(SURVEY_KINDS)]
+        for cust, when in surveys.groupby("customer")["sent_at"].max().items():
+            last_survey[str(cust)] = when.to_pydatetime()
+
+    if approved.empty:
+        return result
+    ordered = approved.sort_values(["priority", "created_at", "id"], ascending=[False, True, True])
+    chosen_customers: set[str] = set()
+    contact_gap = timedelta(days=th.contact_every_days)
+    survey_gap = timedelta(days=th.survey_every_days)
+    for row in ordered.itertuples(index=False):
+        draft_id, customer, kind = int(row.id), str(row.customer), str(row.kind)
+        if customer in suppressed:
+            result.waits[draft_id] = (None, "suppressed: the customer unsubscribed, bounced or complained")
+            continue
+        if customer in awaiting_reply and kind not in ANSWERING_KINDS:
+            result.waits[draft_id] = (None, "a message of the customer's awaits our answer")
+            continue
+        if customer in chosen_customers:
+            result.waits[draft_id] = (None, "another email to this customer goes in this batch")
+            continue
+        if kind in SURVEY_KINDS and customer in last_survey and now - last_survey[customer] < survey_gap:
+            until = last_survey[customer] + survey_gap
+            result.waits[draft_id] = (until, f"surveyed on {last_survey[customer]:%Y-%m-%d}; one survey per {th.survey_every_days:g} days")
+            continue
+        if kind not in ANSWERING_KINDS and customer in last_contact and now - last_contact[customer] < contact_gap:
+            until = last_contact[customer] + contact_gap
+            result.waits[draft_id] = (until, f"contacted on {last_contact[customer]:%Y-%m-%d}; one proactive email per {th.contact_every_days:g} days")
+            continue
+        if th.respect_send_window:
+            tz = customers.get(customer) or team.timezone
+            opens = next_open(now, tz, team.hours, team.days, holidays)
+            if opens > now:
+                result.waits[draft_id] = (opens, f"outside the send window ({team.hours} {tz}); opens {opens:%a %H:%M} UTC")
+                continue
+        if hour_left <= 0:
+            result.waits[draft_id] = (hour_start + timedelta(hours=1), f"hourly cap of {th.max_per_hour} reached")
+            continue
+        if day_left <= 0:
+            result.waits[draft_id] = (None, f"24-hour cap of {th.max_per_day} reached")
+            continue
+        cost = rates.get(kind, 0.3) * cap.handle_minutes
+        if cost > free:
+            result.waits[draft_id] = (
+                None,
+                f"reply capacity: {max(free, 0):.0f} free agent minutes in the next 24 h, "
+                f"this {kind} is expected to need {cost:.1f}",
+            )
+            continue
+        result.send.append(draft_id)
+        chosen_customers.add(customer)
+        hour_left -= 1
+        day_left -= 1
+        free -= cost
+        result.expected_replies += rates.get(kind, 0.3)
+        result.expected_minutes += cost
+    return result
