@@ -1,0 +1,73 @@
+"""Helpers shared by the server fixtures: the missing-binary policy, free ports, waiting."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+
+def in_ci() -> bool:
+    """True when running under CI (``CI=true``), where a missing server is a failure."""
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def missing(reason: str) -> None:
+    """Apply the policy for an unavailable server: skip locally, fail in CI.
+
+    Args:
+        reason: One line naming what is missing and how to install it.
+    """
+    if in_ci():
+        pytest.fail(f"CI=true and {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_binary(path_or_name: str, package: str) -> str:
+    """Return the absolute path of a server binary, or skip/fail by :func:`missing`.
+
+    Args:
+        path_or_name: An absolute path (``/usr/sbin/dovecot``) or a name looked up on PATH.
+        package: The Debian package that provides it, for the message.
+    """
+    if os.path.isabs(path_or_name):
+        if os.access(path_or_name, os.X_OK):
+            return path_or_name
+    else:
+        found = shutil.which(path_or_name)
+        if found:
+            return found
+    missing(f"{path_or_name} not found (apt-get install {package})")
+    raise AssertionError("unreachable")  # pragma: no cover - missing() always raises
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 20.0, host: str = "127.0.0.1") -> bool:
+    """Poll until something accepts TCP connections on ``host:port``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def tail(path: Path, lines: int = 60) -> str:
+    """The last ``lines`` lines of a log file, for failure messages."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as exc:
+        return f"<no log at {path}: {exc}>"
+    return "\n".join(text.splitlines()[-lines:])
