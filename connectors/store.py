@@ -863,6 +863,15 @@ class Store:
                 )
         return bool(n)
 
+    def last_sent_to(self, customer: str) -> datetime | None:
+        """When we last sent this customer anything."""
+        with self.engine.connect() as conn:
+            return _aware(
+                conn.execute(
+                    select(func.max(drafts.c.sent_at)).where(drafts.c.customer == customer, drafts.c.status == "sent")
+                ).scalar()
+            )
+
     def suppressed(self) -> set[str]:
         with self.engine.connect() as conn:
             return {r.address for r in conn.execute(select(suppressions.c.address))}

@@ -340,3 +340,122 @@ def _utc(value: datetime) -> datetime:
     from datetime import UTC
 
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# -- review actions (CLI and web app share them) ------------------------------
+
+
+def approval_blockers(store: Store, settings: Settings, draft_row: dict[str, Any], now: datetime) -> list[str]:
+    """Why policy forbids sending this draft, in words (empty: allowed)."""
+    problems: list[str] = []
+    customer = draft_row["customer"]
+    if customer in store.suppressed():
+        problems.append("the customer unsubscribed, bounced or complained: outreach to them is suppressed")
+    last = store.last_sent_to(customer)
+    gap = timedelta(days=settings.throttle.contact_every_days)
+    if last is not None and draft_row["kind"] not in ("follow_up", "apology") and now - last < gap:
+        problems.append(
+            f"contacted on {last:%Y-%m-%d}; policy allows one proactive email per "
+            f"{settings.throttle.contact_every_days:g} days"
+        )
+    return problems
+
+
+def approve(
+    store: Store, settings: Settings, draft_ids: list[int], reviewer: str, now: datetime
+) -> tuple[list[int], dict[int, str]]:
+    """Approve drafts; those policy forbids are refused with the reason."""
+    from outreach.errors import DraftStateError
+
+    done: list[int] = []
+    refused: dict[int, str] = {}
+    for draft_id in draft_ids:
+        row = store.get_draft(draft_id)
+        if row is None:
+            refused[draft_id] = "no such draft"
+            continue
+        blockers = approval_blockers(store, settings, row, now)
+        if blockers:
+            refused[draft_id] = "; ".join(blockers)
+            store.record_audit(reviewer, "approval_blocked", draft_id, reasons=blockers)
+            continue
+        try:
+            store.transition(
+                draft_id, "approved", actor=reviewer, action="approved", now=now,
+                expect={"pending_review"}, values={"reviewer": reviewer, "reviewed_at": now},
+            )
+        except DraftStateError as exc:
+            refused[draft_id] = str(exc)
+            continue
+        done.append(draft_id)
+    return done, refused
+
+
+def reject(store: Store, draft_id: int, reviewer: str, reason: str, now: datetime) -> None:
+    """Reject a draft with the reviewer's reason (kept in the audit log)."""
+    if not reason.strip():
+        raise OutreachError("a rejection needs a reason")
+    store.transition(
+        draft_id, "rejected", actor=reviewer, action="rejected", now=now,
+        expect={"pending_review", "approved", "failed"},
+        values={"reviewer": reviewer, "reviewed_at": now, "review_note": reason},
+        detail={"reason": reason},
+    )
+
+
+def edit(
+    store: Store, settings: Settings, draft_id: int, *, subject: str, text_body: str, reviewer: str,
+    now: datetime, gesture: str | None = None,
+) -> None:
+    """Replace a draft's subject and text; the HTML twin is rebuilt from the text."""
+    from outreach.drafting import html_from_text
+
+    if len(subject) > 78:
+        raise OutreachError(f"subject is {len(subject)} characters; keep it to 78")
+    if gesture is not None and gesture not in settings.drafts.gestures:
+        raise OutreachError(f"gesture {gesture!r} is not one of drafts.gestures")
+    store.update_draft_content(
+        draft_id, subject=subject, text_body=text_body, html=html_from_text(text_body),
+        actor=reviewer, now=now, gesture=gesture,
+    )
+
+
+def budget_today(store: Store, settings: Settings, now: datetime) -> dict[str, Any]:
+    """Today's remaining budget and what limits it (read-only)."""
+    from outreach import throttle
+
+    pressure = max(settings.throttle.contact_every_days, settings.throttle.survey_every_days)
+    with store.engine.connect() as conn:
+        inputs = store.throttle_inputs(conn, now, pressure)
+    rates = throttle.reply_rates(inputs.pop("rate_history"), settings)
+    plan = throttle.plan(inputs.pop("approved"), rates=rates, settings=settings, now=now, **inputs)
+    assert plan.budget is not None
+    data = asdict(plan.budget)
+    data["limited_by"] = plan.budget.limited_by
+    data["would_send_now"] = len(plan.send)
+    data["waiting"] = len(plan.waits)
+    return data
+
+
+@dataclass(slots=True)
+class ReportResult:
+    html_path: Any
+    json_path: Any
+    figures: dict[str, Any]
+
+
+def report(store: Store, settings: Settings, out_dir: Any, now: datetime) -> ReportResult:
+    """Compute the report's figures from the store and write HTML + JSON."""
+    import json as jsonlib
+    from pathlib import Path
+
+    from outreach.report import compute_figures, render_html
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    figures = compute_figures(store.frames(), settings, now)
+    html_path = out / "report.html"
+    json_path = out / "report.json"
+    html_path.write_text(render_html(figures, settings), encoding="utf-8")
+    json_path.write_text(jsonlib.dumps(figures, indent=2, default=str), encoding="utf-8")
+    return ReportResult(html_path=html_path, json_path=json_path, figures=figures)

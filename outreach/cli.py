@@ -1,0 +1,521 @@
+"""The ``outreach`` command line.
+
+Single-step commands (``sync``, ``detect``, ``draft``, ``drafts``, ``send``,
+``status``, ``report``…) call the step functions in-process without
+starting Prefect, so they answer in about a second; ``run``, ``demo`` and
+``serve`` run the real Prefect flows. Heavy imports (Prefect, pandas) are
+deferred to the commands that need them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from outreach.errors import ConfigError, OutreachError
+
+if TYPE_CHECKING:
+    from connectors.store import Store
+    from outreach.settings import Settings
+
+app = typer.Typer(
+    help="Proactive customer care from a support inbox.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+drafts_app = typer.Typer(help="Review drafts: list, show, approve, reject, edit.", no_args_is_help=True)
+quarantine_app = typer.Typer(help="Messages that could not be parsed, with the reason.", no_args_is_help=True)
+app.add_typer(drafts_app, name="drafts")
+app.add_typer(quarantine_app, name="quarantine")
+
+
+class State:
+    """Settings and store, opened on first use."""
+
+    def __init__(self, config: Path | None) -> None:
+        self.config = config
+        self._settings: Settings | None = None
+        self._store: Store | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from outreach.settings import load_settings
+
+            self._settings = load_settings(self.config)
+        return self._settings
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            from connectors.store import Store
+
+            self._store = Store.open(self.settings.store.url, echo=self.settings.store.echo)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+def _state(ctx: typer.Context) -> State:
+    return ctx.ensure_object(State) if ctx.obj is None else ctx.obj
+
+
+def _now(as_of: str | None) -> datetime:
+    if not as_of:
+        return datetime.now(UTC)
+    from dateutil import parser as dateparser
+
+    try:
+        when = dateparser.isoparse(as_of)
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO 8601 time: {as_of!r}", param_hint="--as-of") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console()
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+AsOf = Annotated[Optional[str], typer.Option("--as-of", help="ISO 8601 time to use as 'now' (reproducible runs).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+@app.callback()
+def main_callback(
+    ctx: typer.Context,
+    config: Annotated[
+        Optional[Path],
+        typer.Option("--config", envvar="OUTREACH_CONFIG", help="Config file (TOML); default: built-in defaults."),
+    ] = None,
+) -> None:
+    """Proactive customer care from a support inbox."""
+    state = State(config)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+# -- pipeline steps --------------------------------------------------------------
+
+
+def _source(state: State, spec: str) -> Any:
+    from connectors.factory import make_source
+
+    return make_source(state.settings, spec)
+
+
+@app.command()
+def sync(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Option(help="imap | mbox:PATH | maildir:PATH")] = "imap",
+) -> None:
+    """Fetch new mail, store it once, and rebuild the conversations."""
+    from flows import steps
+
+    state = _state(ctx)
+    src = _source(state, source)
+    try:
+        with _progress("Syncing", state) as advance:
+            report = steps.sync(state.store, src, state.settings, progress=advance)
+    finally:
+        src.close()
+    _console().print(
+        f"[bold]{report.source}[/]: {report.fetched} fetched, {report.stored} new, "
+        f"{report.duplicates} already stored, {report.quarantined} quarantined, {report.threaded} threaded"
+    )
+
+
+@app.command()
+def detect(
+    ctx: typer.Context,
+    as_of: AsOf = None,
+    as_json: AsJson = False,
+    explain: Annotated[Optional[int], typer.Option("--explain", help="Show every signal of one thread.")] = None,
+) -> None:
+    """Find who we owe an answer and who went quiet unhappy."""
+    from flows import steps
+
+    state = _state(ctx)
+    now = _now(as_of)
+    if explain is not None:
+        _print_json(steps.explain(state.store, state.settings, explain, now))
+        return
+    found = steps.detect(state.store, state.settings, now)
+    found.sort(key=lambda c: (-c.priority, c.thread_id))
+    if as_json:
+        _print_json(
+            [
+                {"thread_id": c.thread_id, "customer": c.customer, "kind": c.kind, "priority": c.priority, "reasons": c.reasons}
+                for c in found
+            ]
+        )
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(found)} candidates")
+    for col in ("thread", "customer", "kind", "priority", "reasons"):
+        table.add_column(col)
+    for c in found:
+        table.add_row(str(c.thread_id), c.customer, c.kind, str(c.priority), "\n".join(c.reasons))
+    _console().print(table)
+
+
+@app.command()
+def draft(ctx: typer.Context, as_of: AsOf = None) -> None:
+    """Draft a personal email for every open candidate (calls get no email)."""
+    from flows import steps
+
+    state = _state(ctx)
+    report = steps.draft(state.store, state.settings, _now(as_of))
+    _console().print(
+        f"{report.created} drafts ({report.auto_approved} auto-approved), "
+        f"{report.skipped} already drafted, {report.expired} expired"
+    )
+    for err in report.errors:
+        _console().print(f"[red]problem[/]: {err}")
+
+
+@app.command()
+def send(
+    ctx: typer.Context,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Decide and show; send nothing.")] = False,
+    as_of: AsOf = None,
+) -> None:
+    """Send approved drafts the throttle allows, each at most once."""
+    from connectors.factory import make_sender
+    from flows import steps
+
+    state = _state(ctx)
+    sender = make_sender(state.settings)
+    try:
+        report = steps.send(state.store, sender, state.settings, _now(as_of), dry_run=dry_run)
+    finally:
+        sender.close()
+    con = _console()
+    if dry_run:
+        con.print(f"dry run: would send {len(report.would_send)} now; {report.deferred} wait")
+    else:
+        con.print(
+            f"sent {report.sent}, failed {report.failed}, retry later {report.retry_later}, "
+            f"waiting {report.deferred}, unknown {report.unknown}"
+        )
+    for reason, n in sorted(report.wait_reasons.items(), key=lambda kv: -kv[1]):
+        con.print(f"  waiting: {n} × {reason}")
+    if report.budget:
+        b = report.budget
+        con.print(
+            f"  budget: {b['hour_left']} this hour, {b['day_left']} in 24 h, "
+            f"{max(b['free_minutes'], 0):.0f} free agent minutes; limited by {b['limited_by']}"
+        )
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Option(help="imap | mbox:PATH | maildir:PATH")] = "imap",
+    as_of: AsOf = None,
+) -> None:
+    """Run sync → detect → draft → send once, as a Prefect flow."""
+    state = _state(ctx)
+    settings = state.settings  # a bad config fails before Prefect starts
+    from flows.pipeline import run_pipeline_with_prefect
+
+    summary = run_pipeline_with_prefect(settings, source=source, as_of=as_of, config=state.config)
+    _print_summary(summary)
+
+
+@app.command()
+def status(ctx: typer.Context, as_json: AsJson = False) -> None:
+    """Counts of messages, threads, quarantine, candidates, drafts and today's budget."""
+    from flows import steps
+
+    state = _state(ctx)
+    now = datetime.now(UTC)
+    data = state.store.status(now)
+    data["budget"] = steps.budget_today(state.store, state.settings, now)
+    if as_json:
+        _print_json(data)
+        return
+    from rich.table import Table
+
+    table = Table(title="Outreach status", show_header=False)
+    for key in ("messages", "threads", "quarantined", "candidates", "sent_last_24h", "suppressed", "survey_responses"):
+        table.add_row(key.replace("_", " "), str(data[key]))
+    table.add_row("candidates by kind", ", ".join(f"{k} {v}" for k, v in sorted(data["candidates_by_kind"].items())) or "-")
+    table.add_row("drafts", ", ".join(f"{k} {v}" for k, v in data["drafts"].items() if v) or "-")
+    b = data["budget"]
+    table.add_row("budget left today", f"{b['day_left']} sends ({b['hour_left']} this hour), limited by {b['limited_by']}")
+    _console().print(table)
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for report.html and report.json.")] = None,
+    as_json: AsJson = False,
+    as_of: AsOf = None,
+) -> None:
+    """Write the HTML report (and its figures as JSON)."""
+    from flows import steps
+
+    state = _state(ctx)
+    out_dir = out or Path(state.settings.report.out_dir)
+    result = steps.report(state.store, state.settings, out_dir, _now(as_of))
+    if as_json:
+        _print_json(result.figures)
+        return
+    _console().print(f"report: {result.html_path}")
+
+
+@app.command()
+def demo(ctx: typer.Context) -> None:
+    """Generate the sample mailbox and run the whole pipeline on it (SQLite, file outbox)."""
+    import os
+
+    # Links in demo emails need a key; a real deployment sets its own secret.
+    os.environ.setdefault("OUTREACH_SENDER__SIGNING_KEY", "demo-only-signing-key-not-for-production")
+    state = _state(ctx)
+    settings = state.settings
+    from flows.pipeline import run_demo
+
+    summary = run_demo(settings, config=state.config)
+    _print_summary(summary)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    con = _console()
+    table = Table(title="Outreach run", show_header=False)
+    for key, value in summary["rows"]:
+        table.add_row(key, str(value))
+    con.print(table)
+    for label, path in summary.get("paths", {}).items():
+        con.print(f"{label}: [bold]{path}[/]")
+
+
+# -- drafts ----------------------------------------------------------------------
+
+
+@drafts_app.command("list")
+def drafts_list(
+    ctx: typer.Context,
+    status: Annotated[Optional[str], typer.Option("--status", help="Only this status.")] = None,
+    kind: Annotated[Optional[str], typer.Option("--kind", help="Only this kind.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """List drafts, highest priority first."""
+    state = _state(ctx)
+    rows = state.store.list_drafts(status=status, kind=kind)
+    if as_json:
+        _print_json(
+            [
+                {k: r[k] for k in ("id", "thread_id", "customer", "kind", "priority", "status", "subject", "not_before", "wait_reason", "error")}
+                for r in rows
+            ]
+        )
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} drafts")
+    for col in ("id", "kind", "priority", "status", "customer", "subject", "note"):
+        table.add_column(col)
+    for r in rows:
+        note = r.get("wait_reason") or r.get("error") or r.get("review_note") or ""
+        table.add_row(str(r["id"]), r["kind"], str(r["priority"]), r["status"], r["customer"], r["subject"], note)
+    _console().print(table)
+
+
+@drafts_app.command("show")
+def drafts_show(ctx: typer.Context, draft_id: int) -> None:
+    """Show one draft: reasons, text, status and its audit trail."""
+    state = _state(ctx)
+    row = state.store.get_draft(draft_id)
+    if row is None:
+        raise OutreachError(f"draft {draft_id} does not exist")
+    con = _console()
+    con.print(f"[bold]#{row['id']} {row['kind']}[/] priority {row['priority']} · {row['status']} · to {row['customer']}")
+    for reason in (row.get("context") or {}).get("reasons", []):
+        con.print(f"  • {reason}")
+    con.print(f"\n[bold]Subject:[/] {row['subject']}\n")
+    con.print(row["text"], markup=False, highlight=False)
+    for entry in reversed(state.store.audit_log(draft_id)):
+        con.print(f"  {entry['at']:%Y-%m-%d %H:%M} {entry['actor']} {entry['action']}", highlight=False)
+
+
+@drafts_app.command("approve")
+def drafts_approve(
+    ctx: typer.Context,
+    draft_ids: Annotated[Optional[list[int]], typer.Argument(help="Draft ids.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every draft pending review.")] = False,
+    kind: Annotated[Optional[str], typer.Option("--kind", help="With --all: only this kind.")] = None,
+    reviewer: Annotated[str, typer.Option("--as", help="Who approves (audit log).")] = "cli",
+) -> None:
+    """Approve drafts for sending (policy may refuse some, with the reason)."""
+    from flows import steps
+
+    state = _state(ctx)
+    ids = list(draft_ids or [])
+    if all_:
+        ids += [r["id"] for r in state.store.list_drafts(status="pending_review", kind=kind)]
+    if not ids:
+        raise typer.BadParameter("give draft ids or --all")
+    done, refused = steps.approve(state.store, state.settings, ids, reviewer, datetime.now(UTC))
+    con = _console()
+    con.print(f"approved {len(done)}")
+    for draft_id, why in refused.items():
+        con.print(f"[yellow]not approved[/] #{draft_id}: {why}")
+    if refused and not done:
+        raise typer.Exit(1)
+
+
+@drafts_app.command("reject")
+def drafts_reject(
+    ctx: typer.Context,
+    draft_id: int,
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")],
+    reviewer: Annotated[str, typer.Option("--as", help="Who rejects (audit log).")] = "cli",
+) -> None:
+    """Reject a draft with a reason."""
+    from flows import steps
+
+    state = _state(ctx)
+    steps.reject(state.store, draft_id, reviewer, reason, datetime.now(UTC))
+    _console().print(f"rejected #{draft_id}")
+
+
+@drafts_app.command("edit")
+def drafts_edit(
+    ctx: typer.Context,
+    draft_id: int,
+    subject: Annotated[Optional[str], typer.Option(help="New subject.")] = None,
+    text_file: Annotated[Optional[Path], typer.Option("--text-file", help="New plain-text body ('-' for stdin).")] = None,
+    reviewer: Annotated[str, typer.Option("--as", help="Who edits (audit log).")] = "cli",
+) -> None:
+    """Edit a draft's subject or text before approving it."""
+    state = _state(ctx)
+    row = state.store.get_draft(draft_id)
+    if row is None:
+        raise OutreachError(f"draft {draft_id} does not exist")
+    body = row["text"]
+    if text_file is not None:
+        body = sys.stdin.read() if str(text_file) == "-" else text_file.read_text(encoding="utf-8")
+    from flows import steps
+
+    steps.edit(state.store, state.settings, draft_id, subject=subject or row["subject"], text_body=body,
+               reviewer=reviewer, now=datetime.now(UTC))
+    _console().print(f"edited #{draft_id}")
+
+
+@drafts_app.command("unknown")
+def drafts_unknown(ctx: typer.Context, as_json: AsJson = False) -> None:
+    """Drafts whose sender stopped between claim and settle: check the provider, then resolve."""
+    state = _state(ctx)
+    rows = state.store.list_drafts(status="unknown")
+    if as_json:
+        _print_json([{k: r[k] for k in ("id", "customer", "kind", "claimed_at", "claimed_by", "provider")} for r in rows])
+        return
+    con = _console()
+    con.print(f"{len(rows)} drafts in an unknown state (never resent automatically)")
+    for r in rows:
+        con.print(f"  #{r['id']} {r['kind']} to {r['customer']} claimed {r['claimed_at']} by {r['claimed_by']}")
+
+
+# -- quarantine ------------------------------------------------------------------
+
+
+@quarantine_app.command("list")
+def quarantine_list(ctx: typer.Context, as_json: AsJson = False, limit: int = 100) -> None:
+    """Messages that could not be parsed, with the one-line reason."""
+    state = _state(ctx)
+    rows = state.store.quarantine_list(limit=limit)
+    if as_json:
+        _print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} quarantined")
+    for col in ("id", "folder", "uid", "size", "reason"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(str(r["id"]), r["folder"], str(r["uid"]), str(r["size"]), r["reason"])
+    _console().print(table)
+
+
+# -- progress ----------------------------------------------------------------------
+
+
+class _progress:
+    """A progress line with counts and rate on a terminal; silent otherwise."""
+
+    def __init__(self, label: str, state: State) -> None:
+        self.label = label
+        self._progress: Any = None
+
+    def __enter__(self) -> Any:
+        if not sys.stderr.isatty():
+            return lambda n: None
+        from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), transient=True,
+        )
+        self._progress.start()
+        task = self._progress.add_task(self.label, total=None, rate="")
+
+        def advance(n: int) -> None:
+            self._progress.advance(task, n)
+            t = self._progress.tasks[0]
+            if t.elapsed:
+                self._progress.update(task, rate=f"{t.completed / t.elapsed:,.0f} msg/s")
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+# -- entry point -------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry: errors become one line and an exit code, never a traceback."""
+    import click
+
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="outreach", standalone_mode=False)
+    except ConfigError as exc:
+        sys.stderr.write(f"outreach: config error: {exc}\n")
+        return 2
+    except OutreachError as exc:
+        sys.stderr.write(f"outreach: {exc}\n")
+        return 1
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.exceptions.Abort:
+        sys.stderr.write("outreach: aborted\n")
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
