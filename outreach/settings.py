@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -190,6 +190,16 @@ class CapacitySettings(Section):
     )
 
 
+class KnownIncident(Section):
+    name: str = Field(description="Short name shown in reasons ('EU checkout outage').")
+    start: datetime = Field(description="When it began (ISO 8601 with offset).")
+    end: datetime = Field(description="When it was over (ISO 8601 with offset).")
+    keywords: list[str] = Field(
+        default_factory=lambda: ["outage", "down", "not loading", "unavailable", "502", "503"],
+        description="Words that tie a customer's message to the incident (word start, any case).",
+    )
+
+
 class DetectionSettings(Section):
     first_response_sla_hours: float = Field(8, gt=0, description="Business hours to first reply.")
     next_response_sla_hours: float = Field(16, gt=0, description="Business hours to next reply.")
@@ -206,12 +216,75 @@ class DetectionSettings(Section):
     lookback_days: float = Field(60, gt=0, description="Threads quiet longer are left alone.")
     churn_phrases: list[str] = Field(
         default_factory=lambda: [
-            "cancel", "refund", "chargeback", "lawyer", "switching to", "third time",
+            "cancel", "chargeback", "lawyer", "switching to", "switch to another", "third time",
             "still not fixed", "unsubscribe me", "close my account", "competitor",
+            "looking at alternatives", "kündig", "wechseln zu",
         ],
-        description="Phrases that signal churn or escalation.",
+        description=(
+            "Phrases that signal churn or escalation, matched case-insensitively at a word start "
+            "in customers' own words ('cancel' also matches 'cancelling'). 'refund' is not one: "
+            "asking for a refund is an ordinary billing matter."
+        ),
     )
     customer_values_csv: str = Field("", description="CSV 'address,value' weighting priority.")
+    positive_threshold: float = Field(
+        0.3, ge=0, description="Tone at or above this is positive (a thank-you that closes a thread)."
+    )
+    promise_phrases: list[str] = Field(
+        default_factory=lambda: [
+            "get back to you", "looking into", "look into this", "look into it", "investigating",
+            "keep you posted", "keep you updated", "update you", "expect an update",
+            "i'll let you know", "we'll let you know", "will let you know", "i'll follow up",
+            "we'll follow up", "i will follow up", "circle back", "escalated this",
+            "melde mich", "melden uns", "melden wir uns", "kümmern uns", "schauen uns das an",
+            "prüfen das", "sehen uns das an", "geben ihnen bescheid", "halte sie auf dem laufenden",
+        ],
+        description="Staff phrases that promise more news (English and German), matched at a word start.",
+    )
+    stalemate_negative_share: float = Field(
+        0.5, ge=0, le=1,
+        description="Share of the customer's messages that must be negative for a stalemate.",
+    )
+    repeat_topics: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "refund": ["refund", "money back", "reimburse"],
+            "invoice": ["invoice", "receipt", "vat", "charged twice", "double charge", "billing"],
+            "login": ["log in", "login", "password", "sign in", "2fa", "two-factor", "locked out"],
+            "delivery": ["delivery", "shipping", "parcel", "package", "tracking", "courier"],
+            "sync": ["sync", "syncing"],
+            "export": ["export", "csv"],
+            "mobile app": ["android", "iphone", "ios app", "mobile app"],
+            "integration": ["api", "webhook", "integration", "zapier"],
+            "subscription": ["subscription", "plan", "upgrade", "downgrade", "seats"],
+        },
+        description=(
+            "Matters for repeat contacts: a customer's threads that share a matter (a keyword in "
+            "the subject or first message) or the same normalised subject count together."
+        ),
+    )
+    incidents: list[KnownIncident] = Field(
+        default_factory=list, description="Known incidents (outages) customers may write about."
+    )
+    incident_after_hours: float = Field(
+        48, ge=0, description="Messages up to this long after an incident ends still count as about it."
+    )
+    priority_base: dict[str, float] = Field(
+        default_factory=lambda: {
+            "call": 50, "apology": 45, "follow_up": 40, "check_in": 30, "survey": 5,
+        },
+        description="Starting priority per kind, before the weights below add to it.",
+    )
+    weight_wait: float = Field(
+        20, ge=0, description="Priority added at 3× the SLA (or grace) waited, linearly."
+    )
+    weight_tone: float = Field(20, ge=0, description="Priority added per unit of negative tone.")
+    weight_churn: float = Field(15, ge=0, description="Priority added when churn words were said.")
+    weight_repeat: float = Field(
+        10, ge=0, description="Priority added at 4+ repeat contacts, linearly from 1."
+    )
+    weight_value: float = Field(
+        10, ge=0, description="Priority added for a customer of value 4 (log2 scale, 1 adds 0)."
+    )
 
 
 class DraftSettings(Section):
