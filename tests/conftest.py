@@ -1,6 +1,7 @@
 """Shared pytest configuration: the real-server fixtures live in ``tests/servers``."""
 
 pytest_plugins = [
+    "tests.core_fixtures",
     "tests.servers.dovecot",
     "tests.servers.postgres",
     "tests.servers.smtp",

@@ -1,0 +1,96 @@
+"""Settings: defaults, file, environment, and errors that name the key."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from outreach.errors import ConfigError
+from outreach.settings import Settings, load_settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for key in [k for k in os.environ if k.startswith("OUTREACH_")]:
+        monkeypatch.delenv(key)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "c.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_documented_config_equals_the_defaults() -> None:
+    assert load_settings(REPO / "config" / "outreach.toml") == Settings()
+
+
+def test_documented_config_is_in_sync_with_the_models() -> None:
+    sys.path.insert(0, str(REPO / "tools"))
+    try:
+        import gen_config
+    finally:
+        sys.path.pop(0)
+    assert (REPO / "config" / "outreach.toml").read_text(encoding="utf-8") == gen_config.render(), (
+        "config/outreach.toml is stale: run `python tools/gen_config.py`"
+    )
+
+
+def test_file_values_are_read(tmp_path: Path) -> None:
+    s = load_settings(write(tmp_path, '[team]\naddresses = ["Help@Acme.com"]\nhours = "08:30-18:00"\n'))
+    assert s.team.addresses == ["help@acme.com"]
+    assert s.team.hours == "08:30-18:00"
+
+
+def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OUTREACH_THROTTLE__MAX_PER_HOUR", "7")
+    monkeypatch.setenv("OUTREACH_TEAM__DOMAINS", '["acme.com"]')
+    s = load_settings(write(tmp_path, "[throttle]\nmax_per_hour = 50\n"))
+    assert s.throttle.max_per_hour == 7
+    assert s.team.domains == ["acme.com"]
+
+
+def test_outreach_config_env_selects_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OUTREACH_CONFIG", str(write(tmp_path, '[store]\nurl = "sqlite:///x.db"\n')))
+    assert load_settings().store.url == "sqlite:///x.db"
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "problem"),
+    [
+        ("[throttle]\nmax_per_hour = 'many'\n", "throttle.max_per_hour", "valid integer"),
+        ("[throttle]\nmax_per_huor = 5\n", "throttle.max_per_huor", "unknown setting"),
+        ("[nonsense]\nx = 1\n", "nonsense", "unknown setting"),
+        ("[team]\nhours = '9-5'\n", "team.hours", "HH:MM-HH:MM"),
+        ("[team]\ntimezone = 'Mars/Olympus'\n", "team.timezone", "unknown time zone"),
+        ("[sender]\nprovider = 'pigeon'\n", "sender.provider", "sendgrid"),
+        ("[[capacity.agents]]\ntimezone = 'UTC'\n", "capacity.agents.0.name", "missing"),
+        ("[imap]\npassword = 'hunter2'\n", "imap.password", "secrets are not read from the config file"),
+    ],
+)
+def test_bad_config_names_key_and_problem(tmp_path: Path, text: str, key: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text))
+    assert info.value.key == key
+    assert problem in info.value.problem
+
+
+def test_invalid_toml_and_missing_file_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_settings(write(tmp_path, "[store\n"))
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "missing.toml")
+
+
+def test_staff_by_address_and_domain() -> None:
+    s = Settings(team={"addresses": ["help@acme.com"], "domains": ["staff.acme.com"]})
+    assert s.is_staff("Help@Acme.com")
+    assert s.is_staff("joe@staff.acme.com")
+    assert not s.is_staff("joe@customer.com")
