@@ -490,6 +490,17 @@ class _progress:
             self._progress.stop()
 
 
+# -- command groups in their own modules -------------------------------------------
+
+# Each module adds its commands with ``register(app)`` (review, agents, templates,
+# throttle, surveys, serve, watch…), so one command group lives in one module.
+for _name in ("cli_review", "cli_throttle", "cli_surveys", "cli_ops"):
+    import importlib.util as _util
+
+    if _util.find_spec(f"outreach.{_name}") is not None:
+        __import__(f"outreach.{_name}", fromlist=["register"]).register(app)
+
+
 # -- entry point -------------------------------------------------------------------
 
 
