@@ -9,8 +9,12 @@ from typing import Literal
 Direction = Literal["in", "out"]
 """``in``: written by a customer. ``out``: written by our staff (or by Outreach)."""
 
-AutoKind = Literal["auto_reply", "bounce", "bulk"]
-"""Why a message is machine-written and never counts as a customer's words."""
+AutoKind = Literal["auto_reply", "bounce", "bulk", "complaint"]
+"""Why a message is machine-written and never counts as a customer's words.
+
+``complaint`` is a feedback-loop report (RFC 5965): the recipient marked our
+mail as spam; its ``bounced_addresses`` name that recipient, who must not be
+written to again."""
 
 CandidateKind = Literal["follow_up", "check_in", "survey", "apology", "call"]
 CANDIDATE_KINDS: tuple[CandidateKind, ...] = ("follow_up", "check_in", "survey", "apology", "call")
