@@ -59,6 +59,8 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_verbose = yes
 auth_cache_size = 0
+# Tests try wrong passwords on purpose; don't make the next test wait for it.
+auth_failure_delay = 0 secs
 ssl = yes
 ssl_cert = <{cert}
 ssl_key = <{key}
@@ -101,6 +103,10 @@ service auth-worker {{
 }}
 service anvil {{
   chroot =
+  # No growing delay after the wrong-password tests (documented way to disable it).
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
 }}
 """
 
@@ -129,6 +135,7 @@ class DovecotServer:
     ssl_port: int = 0
     process: subprocess.Popen[bytes] | None = None
     _users: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _spare: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ca_file(self) -> Path:
@@ -183,16 +190,24 @@ class DovecotServer:
         self.start()
 
     def add_user(self) -> DovecotUser:
-        """Create a user with a random password and an empty Maildir (no restart needed)."""
-        name = f"user{next(self._users)}@example.test"
-        password = secrets.token_urlsafe(12)
-        with open(self.base / "passwd", "a", encoding="ascii") as fh:
-            fh.write(f"{name}:{{PLAIN}}{password}::::::\n")
-        # Dovecot re-reads passwd-file when its mtime changes; mtime has one-second
-        # resolution on some filesystems, so bump it explicitly.
-        stamp = time.time() + next(self._users)
-        os.utime(self.base / "passwd", (stamp, stamp))
+        """Hand out a user with a random password and an empty Maildir (no restart needed).
+
+        Users are written to the passwd-file before Dovecot starts: Dovecot re-reads that file
+        at most once per second, so a user appended while it runs may not log in at once.
+        """
+        if not self._spare:
+            self._write_users(200)
+            time.sleep(1.1)  # let Dovecot's once-per-second re-read see the new lines
+        name, password = self._spare.pop(0)
         return DovecotUser(server=self, user=name, password=password)
+
+    def _write_users(self, count: int) -> None:
+        with open(self.base / "passwd", "a", encoding="ascii") as fh:
+            for _ in range(count):
+                name = f"user{next(self._users)}@example.test"
+                password = secrets.token_urlsafe(12)
+                fh.write(f"{name}:{{PLAIN}}{password}::::::\n")
+                self._spare.append((name, password))
 
 
 def _listening(port: int) -> bool:
@@ -455,6 +470,7 @@ def dovecot_server() -> Iterator[DovecotServer]:
     require_binary(DOVECOT, "dovecot-imapd")
     base = Path(tempfile.mkdtemp(prefix="outreach-dovecot-"))
     server = make_server(base)
+    server._write_users(200)
     server.start()
     try:
         yield server
