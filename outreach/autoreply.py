@@ -40,7 +40,7 @@ from email.message import Message
 
 from outreach.models import AutoKind
 
-__all__ = ["classify_auto"]
+__all__ = ["classify_auto", "classify_lowercase"]
 
 _BOUNCE_SUBJECT_RE = re.compile(
     r"(?i)^(?:(?:fwd?|aw|re|tr|wg):\s*)?(?:"
@@ -103,6 +103,14 @@ class _Headers:
         else:
             self._map = {str(k).lower(): v for k, v in headers.items()}
 
+    @classmethod
+    def from_lower(cls, headers: dict[str, str]) -> _Headers:
+        """Wrap a dict whose keys are already lower-case (no copy)."""
+        self = cls.__new__(cls)
+        self._msg = None
+        self._map = headers
+        return self
+
     def get(self, name: str) -> str:
         if self._msg is not None:
             value = self._msg.get(name)
@@ -136,7 +144,16 @@ def classify_auto(
         ``"bounce"``, ``"complaint"``, ``"auto_reply"``, ``"bulk"``, or
         ``None`` for mail a person wrote.
     """
-    h = _Headers(headers)
+    return classify_headers(_Headers(headers), subject, text)
+
+
+def classify_lowercase(headers: dict[str, str], subject: str, text: str) -> AutoKind | None:
+    """:func:`classify_auto` for a dict already keyed by lower-case names (no copy)."""
+    return classify_headers(_Headers.from_lower(headers), subject, text)
+
+
+def classify_headers(h: _Headers, subject: str, text: str) -> AutoKind | None:
+    """The rules of :func:`classify_auto` over wrapped headers."""
     subject = (subject or "").strip()
     ctype = h.get("content-type").lower()
     if "multipart/report" in ctype:

@@ -57,7 +57,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 
 import html2text
 
-from outreach.autoreply import classify_auto
+from outreach.autoreply import classify_lowercase
 from outreach.errors import MessageParseError
 from outreach.language import guess_language
 from outreach.models import ParsedMessage
@@ -74,6 +74,7 @@ _MAX_REFERENCES = 100
 _MAX_BOUNCED = 50
 _MAX_ADDRESS_CHARS = 8_000  # longer address headers are scanned, not parsed
 _MIN_YEAR = 1980
+_MAX_CLOCK_SKEW = timedelta(days=2)
 _SYNTH_DOMAIN = "outreach.invalid"
 
 _PARSER = BytesParser(policy=compat32)
@@ -90,6 +91,9 @@ _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\xff\xd8\xff", "JPEG image, not an RFC 5322 message"),
 )
 # A header field line: printable name without spaces or colon, then a colon.
+# Bytes that may appear in mail text; what remains after deleting them are
+# control characters, which only binary data has in quantity.
+_TEXT_BYTES = bytes([9, 10, 11, 12, 13, *range(32, 256)])
 _FIELD_RE = re.compile(rb"^[!-9;-~]{1,76}[ \t]*:")
 # The header names at least one of which a real message carries.
 _MAIL_HEADERS = frozenset(
@@ -106,6 +110,14 @@ _BARE_MSGID_RE = re.compile(r"^\s*([^<>\s@]{1,400}@[^<>\s@]{1,200})\s*$")
 _FOLD_RE = re.compile(r"\r?\n[ \t]*")
 _WS_RE = re.compile(r"\s+")
 _ADDR_RE = re.compile(r"[A-Za-z0-9._%+'=-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}")
+# One address, no comments, groups, quoted commas or routes: "Name <a@b.c>" or "a@b.c".
+_SIMPLE_ADDR_RE = re.compile(
+    r"^\s*(?:([^\"<>,;:()\\@\r\n]{0,200}|\"[^\"\\\r\n]{0,200}\")\s*"
+    r"<([A-Za-z0-9._%+'=/!#$&*?^`{|}~-]{1,64}@[A-Za-z0-9.-]{1,255})>"
+    r"|([A-Za-z0-9._%+'=/!#$&*?^`{|}~-]{1,64}@[A-Za-z0-9.-]{1,255}))\s*$"
+)
+_CHARSET_RE = re.compile(r"(?i)\bcharset\s*=\s*[\"']?([^\"';\s]{1,60})")
+_TEXT_ATTACHMENTS = frozenset({"text/calendar", "text/x-vcard", "text/vcard", "text/csv", "text/x-vcalendar"})
 _ENCODED_WORD_RE = re.compile(r"=\?([^?\s]{1,60})\?([bBqQ])\?([^?\s]{0,2000})\?=")
 _BLANK_EW_GAP_RE = re.compile(r"(\?=)[ \t\r\n]+(=\?)")
 _BASE64_RE = re.compile(r"[A-Za-z0-9+/=\s]{8,}")
@@ -283,7 +295,7 @@ def _reject_non_mail(data: bytes) -> None:
     sample = data[:4096]
     if b"\x00" in sample:
         raise MessageParseError("binary data (NUL bytes), not an RFC 5322 message")
-    controls = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    controls = len(sample.translate(None, _TEXT_BYTES))
     if controls > len(sample) // 20 + 2:
         raise MessageParseError("binary data (control characters), not an RFC 5322 message")
 
@@ -362,11 +374,13 @@ def _choose_date(
     date_header: str, received: list[str], envelope: datetime | None, fallback: datetime | None
 ) -> datetime:
     date = _parse_date(_FOLD_RE.sub(" ", date_header)) if date_header else None
-    newest_received = _received_date(received) if received else None
-    if date is not None and newest_received is not None and date > newest_received + timedelta(days=2):
-        date = None  # a sender clock years ahead would pin the thread to the future
-    if date is not None:
+    if date is not None and date <= datetime.now(UTC) + _MAX_CLOCK_SKEW:
         return date
+    newest_received = _received_date(received) if received else None
+    if date is not None and (newest_received is None or date <= newest_received + _MAX_CLOCK_SKEW):
+        return date
+    # A sender clock ahead of the receiving servers would pin the thread to
+    # the future: the servers' time is the better one.
     for candidate in (newest_received, envelope, fallback):
         if candidate is not None:
             if candidate.tzinfo is None:
@@ -391,6 +405,13 @@ def _addresses(values: list[str]) -> list[tuple[str, str]]:
     """(decoded name, lower-cased address) pairs; groups flattened, junk dropped."""
     if not values:
         return []
+    if len(values) == 1:
+        # Fast path for the common single "Name <addr>" or bare address.
+        simple = _SIMPLE_ADDR_RE.match(values[0])
+        if simple:
+            name = simple.group(1) or ""
+            addr = (simple.group(2) or simple.group(3)).lower()
+            return [(decode_header_text(name.strip().strip('"').strip()) if name else "", addr)]
     texts = [_FOLD_RE.sub(" ", _raw_to_text(v)) for v in values]
     pairs: list[tuple[str, str]]
     if sum(len(t) for t in texts) > _MAX_ADDRESS_CHARS:
@@ -439,7 +460,20 @@ def _part_filename(part: Message) -> str | None:
     return name.replace("\r", " ").replace("\n", " ").strip()[:255] or None
 
 
-def _part_text(part: Message) -> str:
+def _content_type(part: Message) -> tuple[str, str]:
+    """(lower-cased type/subtype, raw header) without the slower generic accessors."""
+    raw = part.get("content-type")
+    if raw is None:
+        return part.get_default_type(), ""
+    if not isinstance(raw, str):
+        raw = str(raw)
+    ctype = raw.split(";", 1)[0].strip().lower()
+    if ctype.count("/") != 1:
+        ctype = "text/plain"  # RFC 2045: an invalid type means text/plain
+    return ctype, raw
+
+
+def _part_text(part: Message, raw_ctype: str = "") -> str:
     try:
         payload = part.get_payload(decode=True)
     except (ValueError, LookupError, TypeError, binascii.Error, AssertionError):
@@ -447,10 +481,15 @@ def _part_text(part: Message) -> str:
         payload = raw.encode("ascii", "surrogateescape") if isinstance(raw, str) else b""
     if not isinstance(payload, bytes):
         return ""
-    try:
-        charset = part.get_content_charset()
-    except (ValueError, LookupError, TypeError, AttributeError):
-        charset = None
+    charset: str | None = None
+    if "charset*" in raw_ctype.lower():
+        try:
+            charset = part.get_content_charset()
+        except (ValueError, LookupError, TypeError, AttributeError):
+            charset = None
+    elif raw_ctype:
+        match = _CHARSET_RE.search(raw_ctype)
+        charset = match.group(1) if match else None
     return decode_bytes(payload, charset)
 
 
@@ -462,7 +501,7 @@ def _walk_body(msg: Message) -> _Body:
     while stack and seen < _MAX_PARTS:
         part = stack.pop()
         seen += 1
-        ctype = part.get_content_type()
+        ctype, raw_ctype = _content_type(part)
         payload = part.get_payload()
         if ctype == "message/delivery-status":
             if isinstance(payload, list):
@@ -480,36 +519,25 @@ def _walk_body(msg: Message) -> _Body:
                 subject = decode_header_text(inner.get("subject"))
                 body.attachments.append(_part_filename(part) or f"{subject or 'message'}.eml")
             elif ctype != "message/rfc822":
-                body.enclosed_to.extend(
-                    m for m in _ADDR_RE.findall(_part_text(part)[:20_000]) if m
-                )
+                body.enclosed_to.extend(_ADDR_RE.findall(_part_text(part, raw_ctype)[:20_000]))
             continue
-        if part.is_multipart():
-            if isinstance(payload, list):
-                # Reverse so that popping keeps document order.
-                stack.extend(p for p in reversed(payload) if isinstance(p, Message))
+        if isinstance(payload, list):
+            # Multipart (or an enclosed message): reverse so popping keeps order.
+            stack.extend(p for p in reversed(payload) if isinstance(p, Message))
             continue
-        disposition = (part.get("content-disposition") or "")
-        disposition = str(disposition).split(";", 1)[0].strip().lower()
-        filename = _part_filename(part)
-        maintype = part.get_content_maintype()
-        if disposition == "attachment" or (filename and maintype != "text") or (
-            maintype not in ("text", "multipart", "message") and part is not msg
-        ):
+        raw_disp = part.get("content-disposition")
+        disposition = str(raw_disp).split(";", 1)[0].strip().lower() if raw_disp else ""
+        filename = (
+            _part_filename(part) if raw_disp or "name" in raw_ctype.lower() else None
+        )
+        if not ctype.startswith("text/") or disposition == "attachment" or ctype in _TEXT_ATTACHMENTS:
             body.attachments.append(filename or f"(unnamed {ctype})")
-            continue
-        if filename and disposition != "inline":
-            body.attachments.append(filename)
-            continue
-        if ctype == "text/html":
-            body.html.append(_part_text(part))
-        elif maintype == "text" or part is msg:
-            if ctype in ("text/plain", "text/enriched", "text/richtext") or part is msg or maintype == "text":
-                text = _part_text(part)
-                if ctype in ("text/calendar", "text/x-vcard", "text/vcard", "text/csv"):
-                    body.attachments.append(filename or f"(unnamed {ctype})")
-                else:
-                    body.plain.append(text)
+        elif filename and disposition != "inline":
+            body.attachments.append(filename)  # a named text file, e.g. notes.txt
+        elif ctype == "text/html":
+            body.html.append(_part_text(part, raw_ctype))
+        else:
+            body.plain.append(_part_text(part, raw_ctype))
     return body
 
 
@@ -717,7 +745,7 @@ def _parse(
     body = _walk_body(msg)
     text = _body_text(body)
     reply_text = extract_reply(text)
-    auto_kind = classify_auto(first, subject, text)
+    auto_kind = classify_lowercase(first, subject, text)
 
     token = None
     if reply_local and reply_domain:

@@ -75,8 +75,6 @@ _GMAIL_DATE_RE = re.compile(
     r"^\d{4}[-/]\d{1,2}[-/]\d{1,2} (?:\d{1,2}:\d{2} GMT[+-]\d{1,2}:\d{2} [^\n]{1,200}"
     r"|[^\n]{1,150}<[^<>\s]{1,100}@[^<>\s]{1,100}>\s*:?)$"
 )
-# Lines worth trying to join with the next ones into a wrapped marker.
-_JOIN_HINT_RE = re.compile(rf"(?i)\b(?:{_WROTE})\b|<\s*$|<[^<>\s]{{1,100}}@")
 _HEADER_KEYS = (
     # From
     "from|von|de|van|da|od|från|fra|lähettäjä|от|afzender|absender|expéditeur|remitente|"
@@ -143,6 +141,11 @@ _SIGNOFF_RE = re.compile(
     r"med venlig hilsen|venlig hilsen|mvh|med vänlig hälsning|vänliga hälsningar|hälsningar|"
     r"pozdrawiam|z poważaniem|cordiali saluti|distinti saluti|saluti|grazie)[\s,.!]*$"
 )
+_DIGIT_RE = re.compile(r"\d")
+_SEP_EDGE = frozenset("-=_*#:")
+_DELIM_FIRST = frozenset("-=_*~#+.·•ᐧ—")
+# First characters a mobile signature line can start with (see _SIG_RE).
+_SIG_FIRST = frozenset("sfgevdwilо(<[从從i")
 _WS_RE = re.compile(r"\s+")
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00a0\u1427"
 
@@ -157,23 +160,27 @@ def _is_marker(s: str) -> bool:
     if not s:
         return False
     s = s[:_LINE_CAP]
-    if _SEPARATOR_RE.match(s) or _BEGIN_FWD_RE.match(s):
+    first, last = s[0], s[-1]
+    # Cheap guards first: most lines are plain text and fail them all.
+    if (first in _SEP_EDGE or last in _SEP_EDGE or len(s) < 45) and _SEPARATOR_RE.match(s):
         return True
-    if _GMAIL_DATE_RE.match(s):
+    if last == ":" and _BEGIN_FWD_RE.match(s):
         return True
-    if s[0] in "-=" and s[-1] in "-=":
+    if first.isdigit() and _GMAIL_DATE_RE.match(s):
+        return True
+    if first in "-=" and last in "-=":
         # Zoho: "---- On Tue, … Name <a@b.c> wrote ----".
         s = s.strip("-= ")
         if not s:
             return False
-    has_digit_or_at = "@" in s or any(c.isdigit() for c in s)
+    has_digit_or_at = "@" in s or _DIGIT_RE.search(s) is not None
     if not has_digit_or_at:
         return False
     if s.endswith(":") or s.endswith(": "):
         if _ON_WROTE_RE.match(s) or _WROTE_RE.search(s):
             return True
         # "2022年1月1日(金) 9:00 Name <a@b.c>:" and similar dated address lines.
-        if "@" in s and len(s) < 250 and any(c.isdigit() for c in s) and s.rstrip(": ").endswith(">"):
+        if "@" in s and len(s) < 250 and _DIGIT_RE.search(s) is not None and s.rstrip(": ").endswith(">"):
             return True
     elif _ON_WROTE_RE.match(s):
         return True
@@ -188,15 +195,17 @@ def _classify(line: str) -> str:
     if s[0] == ">":
         return _QUOTE
     s = s[:_LINE_CAP]
-    if _SIGDELIM_RE.match(s):
-        return _SIGDELIM
-    if _DELIM_RE.match(s):
-        return _DELIM
+    first = s[0]
+    if first in _DELIM_FIRST:
+        if _SIGDELIM_RE.match(s):
+            return _SIGDELIM
+        if _DELIM_RE.match(s):
+            return _DELIM
     if _is_marker(s):
         return _MARKER
-    if _HEADER_RE.match(s):
+    if ":" in s[:40] and _HEADER_RE.match(s):
         return _HEADER
-    if len(s) < 140 and _SIG_RE.match(s):
+    if len(s) < 140 and first.lower() in _SIG_FIRST and _SIG_RE.match(s):
         return _SIG
     return _TEXT
 
@@ -229,19 +238,25 @@ def _header_block(lines: list[str], kinds: list[str], i: int) -> int:
     return end - i if count >= 3 and has_from or count >= 4 else 0
 
 
-def _joined_marker(lines: list[str], i: int) -> int:
+def _joined_marker(lines: list[str], i: int, known_not_marker: bool = False) -> int:
     """Lines covered by a reply marker starting at ``i`` (1–3), 0 if none.
 
     Mail clients wrap long "On <date>, <name> <addr> wrote:" lines, so a line
     that starts like a marker is tried joined with up to two following lines.
     """
     first = _strip_quote(lines[i])[:_LINE_CAP]
-    if _is_marker(first):
+    if not known_not_marker and _is_marker(first):
         return 1
     if not first or len(first) > 250:
         return 0
-    on_start = bool(_ON_START_RE.match(first)) and any(c.isdigit() for c in first)
-    if not on_start and not _JOIN_HINT_RE.search(first):
+    # A wrapped marker ends, within five lines, in a line ending with ":"
+    # (or the line itself ends with "<"); most text lines fail this at once.
+    if not first.endswith("<") and not any(
+        line.rstrip().endswith(":") for line in lines[i + 1 : i + 6]
+    ):
+        return 0
+    on_start = bool(_ON_START_RE.match(first)) and _DIGIT_RE.search(first) is not None
+    if not on_start and "<" not in first and "@" not in first:
         return 0
     joined = first
     # Up to five following lines, blank ones included: some clients put the
@@ -254,7 +269,7 @@ def _joined_marker(lines: list[str], i: int) -> int:
             if on_start or joined.endswith("<"):
                 continue
             break
-        if _ON_START_RE.match(nxt) and any(c.isdigit() for c in nxt):
+        if _ON_START_RE.match(nxt) and _DIGIT_RE.search(nxt) is not None:
             break  # a marker of its own starts there
         joined = f"{joined} {nxt}"
         if _is_marker(joined):
@@ -327,7 +342,7 @@ def extract_reply(text: str, *, keep_signature: bool = False) -> str:
         kind = _classify(line)
         kinds[i] = kind
         if kind in (_TEXT, _HEADER, _MARKER, _QUOTE) or (kind == _SIG and not seen_text):
-            span = _joined_marker(lines, i) if kind != _HEADER else 0
+            span = _joined_marker(lines, i, kind == _TEXT) if kind != _HEADER else 0
             if span and kind == _QUOTE and not seen_text and not kept:
                 # "> On … wrote:" as the first thing: keep scanning, decided below.
                 span = 0
