@@ -485,7 +485,10 @@ def parent_of(message: ThreadInput, present: Container[str] | None = None) -> st
     Grouping never depends on this; it only orders a thread. The rule is
     notmuch's: In-Reply-To when it names a message we have, else the newest
     References entry we have. Without knowledge of what is present, the
-    JWZ rule: the last References entry, else In-Reply-To.
+    JWZ rule: the last References entry, else In-Reply-To. (When
+    In-Reply-To dangles and several References entries are present, notmuch
+    takes the deepest in its tree with alphabetical ties; we take the newest
+    entry, which on gmane-rewritten LKML mail is more often the true parent.)
 
     Args:
         message: The message.
