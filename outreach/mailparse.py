@@ -138,6 +138,7 @@ _CHARSET_ALIASES = {
     "unicode-1-1-utf-7": "utf-7", "utf8": "utf-8", "iso-8859-8-i": "iso-8859-8",
 }
 _codec_cache: dict[str, str | None] = {}
+_SINGLE_BYTE_CODECS = ("cp125", "cp1252", "iso8859", "latin", "mac-", "mac_", "cp437", "cp850", "koi8")
 
 _html = html2text.HTML2Text()
 _html.body_width = 0
@@ -181,8 +182,17 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     Returns:
         The text.
     """
+    if data.isascii():
+        return data.decode("ascii")
     codec = _codec_for(charset)
     if codec and codec != "utf-8":
+        if codec.startswith(_SINGLE_BYTE_CODECS):
+            # Text that is valid UTF-8 is UTF-8, whatever the label says:
+            # by accident, Latin-1 text almost never forms valid sequences.
+            try:
+                return data.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
         try:
             return data.decode(codec)
         except (UnicodeDecodeError, LookupError):
