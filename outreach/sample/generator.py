@@ -465,9 +465,18 @@ class _Thread:
                             self.topic, self.messages)
 
 
+def _lead_in(b: _Builder, sentence: str) -> str:
+    if b.rng.random() < 0.45:
+        lead = b.pick(P.LEAD_INS)
+        if lead.endswith((".", "!")):
+            return f"{lead} {sentence}"
+        return f"{lead} {sentence[0].lower()}{sentence[1:]}" if not sentence.startswith("I ") else f"{lead} {sentence}"
+    return sentence
+
+
 def _first_lines(b: _Builder, topic: str, *, mood: str = "neutral") -> list[str]:
     bank = P.TOPICS[topic]
-    lines = [b.pick(bank["openers"])]
+    lines = [_lead_in(b, b.pick(bank["openers"]))]
     if b.rng.random() < 0.6:
         lines.append(b.pick(bank["details"]))
     if mood == "angry":
@@ -766,7 +775,7 @@ def _incident(b: _Builder, calm: bool) -> Conversation:
         ("Checkout question", "Quick check", "Payment page status"))
     start: datetime = SAMPLE_INCIDENT["start"]
     t = start + timedelta(minutes=b.rng.uniform(10, 200 if calm else 1500))
-    line = b.pick(P.INCIDENT_CALM if calm else P.INCIDENT_ANGRY)
+    line = _lead_in(b, b.pick(P.INCIDENT_CALM if calm else P.INCIDENT_ANGRY))
     th.customer(t, [line] + ([b.pick(P.NEUTRAL_ASKS)] if calm else []))
     if calm or b.rng.random() < 0.7:
         t = b.staff_after(t, 0.2, 3)

@@ -328,6 +328,15 @@ TAGS = ("vip", "2025", "wholesale", "inactive", "newsletter", "trial")
 
 # ---- customer lines by mood -------------------------------------------------
 
+# Put in front of a first sentence now and then, the way people start mail.
+LEAD_INS = (
+    "Quick one:", "Hoping you can help —", "Sorry to bother you, but", "So,", "Not sure who to ask, but",
+    "Writing on behalf of our team:", "Hope you're well.", "Me again!", "First time writing in:",
+    "Following our call,", "Just noticed that", "FYI", "Question for you:", "Long-time customer here.",
+    "Our IT person is away, so:", "Bit of a strange one:", "Apologies if this was asked before:",
+    "Happy Monday!", "Context first:", "Small thing, but",
+)
+
 NEUTRAL_ASKS = (
     "Could you take a look?", "Can you help with this?", "What should I do next?",
     "Is there something I can try on my side?", "Let me know what you need from me.",
