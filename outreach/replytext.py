@@ -412,7 +412,7 @@ def extract_reply(text: str, *, keep_signature: bool = False) -> str:
 def _drop_signoff_block(lines: list[str], out: list[int]) -> list[int]:
     """Cut a contact block under a sign-off ("Best regards," name, title, phone…).
 
-    The sign-off and up to two name lines stay (they are the customer's own
+    The sign-off and one short name line stay (they are the customer's own
     words and cost nothing); what follows is dropped only when it looks like
     a signature: a few short lines and nothing else.
     """
@@ -428,7 +428,7 @@ def _drop_signoff_block(lines: list[str], out: list[int]) -> list[int]:
     if signoff < 0:
         return out
     rest = [pos for pos in range(signoff + 1, len(out)) if lines[out[pos]].strip()]
-    names = rest[:2] if all(len(lines[out[p]].strip()) < 40 for p in rest[:2]) else rest[:1]
+    names = rest[:1] if rest and len(lines[out[rest[0]]].strip()) < 40 else []
     tail = rest[len(names):]
     if not tail or len(tail) > 15:
         return out
