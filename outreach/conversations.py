@@ -59,7 +59,8 @@ DEFAULT_SUBJECT_WINDOW = timedelta(days=30)
 _NODE_BITS = 30
 _NODE_MASK = (1 << _NODE_BITS) - 1
 _MINUTES_BEFORE_EPOCH = 62_135_596_800 // 60
-_SUBJECT_CACHE_LIMIT = 4096
+_SUBJECT_CACHE_LIMIT = 65536
+_ID_STRIP = " \t\r\n<>"
 _EMPTY: Mapping[str, int] = {}
 
 
@@ -121,9 +122,7 @@ def clean_message_id(value: str | None) -> str:
     Returns:
         The bare id, or ``""`` when there is none.
     """
-    if not value:
-        return ""
-    return value.strip().strip("<>").strip()
+    return value.strip(_ID_STRIP) if value else ""
 
 
 def _minute(when: datetime) -> int:
@@ -307,14 +306,18 @@ class ThreadIndex:
 
     def _union(self, a: int, b: int) -> None:
         ra, rb = self._find(a), self._find(b)
-        if ra == rb:
-            return
+        if ra != rb:
+            self._join(ra, rb)
+
+    def _join(self, ra: int, rb: int) -> int:
+        """Join two distinct roots; return the surviving root."""
         if rb < ra:
             ra, rb = rb, ra
         self._parent[rb] = ra
         moved = self._tid.pop(rb, None)
         if moved is not None:
             self._settle(ra, moved)
+        return ra
 
     def _settle(self, root: int, thread: int) -> None:
         """Give ``root``'s component ``thread``; two stored threads merge into the older."""
@@ -343,19 +346,33 @@ class ThreadIndex:
         cache: dict[str, tuple[str | None, bool]],
     ) -> int:
         """Add one message's links; return its node."""
-        own = clean_message_id(message.message_id)
+        own = message.message_id.strip(_ID_STRIP)
         # A message without any Message-ID must not join every other one.
         node = self._node(hash(own) if own else hash(("\0key", message.key)))
         irt = message.in_reply_to
         refs = message.references
-        for ref in refs:
-            ref = clean_message_id(ref)
-            if ref and ref != own:  # self-references are common and meaningless
-                self._union(node, self._node(hash(ref)))
-        if irt:
-            ref = clean_message_id(irt)
-            if ref and ref != own:
-                self._union(node, self._node(hash(ref)))
+        # The hot loop of a sync: union-find inlined, new ghosts hung
+        # straight under the current root instead of a full union.
+        node_of = self._node_of
+        parent = self._parent
+        find = self._find
+        root = find(node)
+        for ref in (*refs, irt) if irt else refs:
+            ref = ref.strip(_ID_STRIP)
+            if not ref or ref == own:  # self-references are common and meaningless
+                continue
+            hashed = hash(ref)
+            other = node_of.get(hashed)
+            if other is None:
+                other = len(parent)
+                if other > _NODE_MASK:
+                    raise ThreadingError("too many Message-IDs for one index")
+                parent.append(root)
+                node_of[hashed] = other
+                continue
+            other_root = find(other)
+            if other_root != root:
+                root = self._join(root, other_root)
         token = message.reply_token
         if token:
             thread = token_threads.get(token)
