@@ -98,7 +98,7 @@ _SIG_RE = re.compile(
     r"|from my (?:iphone|ipad|ipod|android|mobile|phone|samsung|galaxy|blackberry|smartphone|cell).{0,40}"
     r"|\w+ from mobile"
     r"|get (?:\[)?outlook for .{1,80}"
-    r"|envoy[ée] (?:de|depuis|à partir de) (?:mon|mon appareil|un) .{1,60}"
+    r"|envoy[ée] (?:de|depuis|à partir de|à partir d'|avec) .{1,80}"
     r"|von meinem .{1,60}gesendet\.?"
     r"|gesendet (?:von|mit|vom) (?:meinem|mein|der|dem|einem) .{1,60}"
     r"|diese nachricht wurde von meinem .{1,100} gesendet\.?"
@@ -256,7 +256,10 @@ def _joined_marker(lines: list[str], i: int, known_not_marker: bool = False) -> 
     ):
         return 0
     on_start = bool(_ON_START_RE.match(first)) and _DIGIT_RE.search(first) is not None
-    if not on_start and "<" not in first and "@" not in first:
+    nxt_line = _strip_quote(lines[i + 1]) if i + 1 < len(lines) else ""
+    # Finnish and others: "pe 20. lokakuuta 2017 klo 17.50 Name" + "<addr> kirjoitti:".
+    addr_next = nxt_line.startswith("<") and "@" in nxt_line
+    if not on_start and not addr_next and "<" not in first and "@" not in first:
         return 0
     joined = first
     # Up to five following lines, blank ones included: some clients put the
