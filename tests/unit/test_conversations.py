@@ -94,12 +94,26 @@ class FakeStore:
 
 
 def thread_in_batches(
-    messages: Sequence[ThreadInput], cuts: Sequence[int], *, reload: bool, **options: object
+    messages: Sequence[ThreadInput],
+    cuts: Sequence[int],
+    *,
+    reload: bool,
+    seed: Sequence[tuple[ThreadInput, int]] = (),
+    tokens: dict[str, int] | None = None,
+    **options: object,
 ) -> FakeStore:
-    """Thread ``messages`` split at ``cuts``, with one long-lived index or a fresh one per batch."""
+    """Thread ``messages`` split at ``cuts``, with one long-lived index or a fresh one per batch.
+
+    ``seed`` are messages already stored with their thread ids (drafts'
+    threads that ``tokens`` point at).
+    """
     store = FakeStore()
+    for message, thread in seed:
+        store.thread_of[message.key] = thread
+        store.rows[message.key] = message
     bounds = [0, *sorted(set(cuts)), len(messages)]
     index = ThreadIndex.empty(**options)  # type: ignore[arg-type]
+    index.load(store.stored())
     for start, stop in zip(bounds, bounds[1:]):
         batch = messages[start:stop]
         if not batch:
@@ -108,7 +122,7 @@ def thread_in_batches(
             index = ThreadIndex.empty(**options)  # type: ignore[arg-type]
             index.load(store.stored())
         before = dict(store.thread_of)
-        update = index.add(batch)
+        update = index.add(batch, tokens or {})
         store.apply(batch, update, None if reload else index)
         # Thread ids are stable: a stored message only moves when its thread was merged.
         for key, thread in before.items():
@@ -411,6 +425,7 @@ def mailboxes(draw: st.DrawFn) -> list[ThreadInput]:
                 participants=frozenset(participants),
                 customer=customer,
                 date=T0 + timedelta(days=draw(st.integers(0, 90))),
+                reply_token=draw(st.sampled_from([None, None, None, "tok1", "tok2", "unknown"])),
             )
         )
     return out
@@ -421,12 +436,26 @@ def mailboxes(draw: st.DrawFn) -> list[ThreadInput]:
 def test_grouping_does_not_depend_on_batch_order_or_boundaries(
     messages: list[ThreadInput], data: st.DataObject
 ) -> None:
-    expected = partition(group(messages))
+    # Two stored threads our drafts went out in; replies carrying their tokens join them.
+    seed = [(msg(1001, "draft-1@x", subject="Your refund"), 1), (msg(1002, "draft-2@x", subject="Survey"), 2)]
+    tokens = {"tok1": 1, "tok2": 2}
+    expected = partition(thread_in_batches(messages, [], reload=False, seed=seed, tokens=tokens).thread_of)
+    without_tokens = [
+        ThreadInput(m.key, m.message_id, m.in_reply_to, m.references, m.subject, m.participants, m.customer, m.date)
+        for m in messages
+    ]
+    assert partition(group(without_tokens)) == partition(
+        thread_in_batches(without_tokens, [], reload=False).thread_of
+    )
     shuffled = data.draw(st.permutations(messages))
     cuts = data.draw(st.lists(st.integers(0, len(messages)), max_size=6))
     for reload in (False, True):
-        store = thread_in_batches(shuffled, cuts, reload=reload)
+        store = thread_in_batches(shuffled, cuts, reload=reload, seed=seed, tokens=tokens)
         assert partition(store.thread_of) == expected
+        for message in messages:
+            if message.reply_token in tokens:
+                draft_key = 1001 if message.reply_token == "tok1" else 1002
+                assert store.thread_of[message.key] == store.thread_of[draft_key]
 
 
 def test_grouping_is_stable_over_random_large_mailboxes() -> None:
