@@ -1,0 +1,536 @@
+"""Drafts from templates: the customer's own words restated, rendered in their language.
+
+Pure: no store, no network. ``render_draft`` turns a :class:`DraftContext`
+into subject, text and HTML (CSS inlined); ``check_templates`` renders every
+kind × language × scale against sample contexts and lists what is wrong.
+Template layout and variables: ``templates/email/README.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from functools import lru_cache
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, Literal
+
+import css_inline
+import jinja2
+
+from outreach.errors import TemplateError
+from outreach.models import DraftKind
+from outreach.surveys import SCALES, own_words
+
+DRAFT_KINDS: tuple[DraftKind, ...] = ("follow_up", "check_in", "survey", "apology", "thank_you")
+DEFAULT_LANGUAGE = "en"
+SUBJECT_MAX = 78
+_PARTS = ("subject", "txt", "html")
+
+# --- the context -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DraftContext:
+    """Everything a template may use. Optional fields have safe defaults; templates
+    reference every field, so a typo in a template is an error, not a blank.
+
+    Attributes:
+        kind: ``follow_up``, ``check_in``, ``survey``, ``apology`` or ``thank_you``.
+        customer_address: The customer's address (never rendered into logs).
+        agent_name: The agent who signs.
+        team_name: The team (``team.name``).
+        thread_subject: The conversation's subject; subjects become "Re: …".
+        unsubscribe_url: Signed unsubscribe link (``links.unsubscribe_url``).
+        language: Two-letter code; a language without templates falls back to English.
+        customer_name: First name (``first_name``), or None: the greeting then
+            falls back to "Hi there" / "Hallo".
+        signature: Lines under the agent's name ("" for just the team name).
+        thread_ref: Short reference shown to the customer, e.g. "#1234" ("" for none).
+        key_sentence: The customer's own words to restate (``key_sentence``).
+        gesture: What the agent offers in an apology ("a $10 account credit"), or None.
+        survey_scale: ``csat`` (1–5) or ``nps`` (0–10).
+        score_links: For surveys, one signed link per score (``links.survey_links``).
+        waiting_days: Days the customer has waited for us, when that is the point.
+        reply_by: When we write again, a phrase in the customer's language
+            ("by Thursday", "bis Donnerstag"); "" uses the template's default.
+        next_step: What happens next, in the agent's words; "" uses the kind's default.
+        incident: What went wrong, in our words ("the outage on Tuesday"), for apologies.
+        score: The score the customer gave (apology to a detractor, thanks to a promoter).
+        reasons: Why the candidate was raised: for the reviewer, never rendered.
+    """
+
+    kind: DraftKind
+    customer_address: str
+    agent_name: str
+    team_name: str
+    thread_subject: str
+    unsubscribe_url: str
+    language: str = DEFAULT_LANGUAGE
+    customer_name: str | None = None
+    signature: str = ""
+    thread_ref: str = ""
+    key_sentence: str = ""
+    gesture: str | None = None
+    survey_scale: Literal["csat", "nps"] = "csat"
+    score_links: Mapping[int, str] = field(default_factory=dict)
+    waiting_days: int | None = None
+    reply_by: str = ""
+    next_step: str = ""
+    incident: str = ""
+    score: int | None = None
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedDraft:
+    """A rendered draft.
+
+    Attributes:
+        subject: One line, at most 78 characters.
+        text: Plain-text body.
+        html: HTML body with CSS inlined (no ``<style>`` needed).
+        template: Which templates were used, e.g. ``de/survey``.
+        language: The language actually rendered (after fallback).
+    """
+
+    subject: str
+    text: str
+    html: str
+    template: str
+    language: str
+
+
+# --- the customer's words ----------------------------------------------------------------
+
+_SENTENCE_RE = re.compile(r"(?<=[.!?…])\s+|\n+")
+_GREETING_RE = re.compile(
+    r"^(?:hi|hello|hey|hallo|dear|good\s+(?:morning|afternoon|evening)|guten\s+(?:tag|morgen|abend)|"
+    r"liebe[rs]?|sehr\s+geehrte[rs]?|moin|servus)\b[^.!?]{0,40}[,!.:]?$",
+    re.IGNORECASE,
+)
+_THANKS_RE = re.compile(
+    r"^(?:thanks?|thank\s+you|thx|cheers|many\s+thanks|danke|vielen\s+dank|best|regards|kind\s+regards|"
+    r"best\s+regards|mit\s+freundlichen\s+grüßen|viele\s+grüße|lg|mfg|sincerely|bye)\b"
+    r"(?:[\s,!.]*(?:in\s+advance|again|a\s+lot|so\s+much|im\s+voraus|schon\s+mal))?[\s,!.]*\w*[\s,!.]*$",
+    re.IGNORECASE,
+)
+_CUES: tuple[tuple[re.Pattern[str], float], ...] = (
+    (re.compile(
+        r"\b(?:not|n't|never|no\s+longer|still|again|problem|issue|error|broken|wrong|fail\w*|"
+        r"refund\w*|cancel\w*|charged?|overcharg\w*|waiting|waited|can't|cannot|unable|missing|lost|"
+        r"late|delay\w*|stuck|crash\w*|bug|urgent|complain\w*|disappointed|frustrat\w*|worst|terrible|"
+        r"nobody|no\s+one|weeks?|days?|months?)\b",
+        re.IGNORECASE,
+    ), 2.0),
+    (re.compile(
+        r"\b(?:nicht|kein\w*|nie|immer\s+noch|schon\s+wieder|problem\w*|fehler\w*|kaputt|falsch|"
+        r"rückerstattung|erstattung|storn\w*|kündig\w*|abgebucht|warte\w*|gewartet|geht\s+nicht|"
+        r"funktioniert|verloren|fehlt|verspät\w*|dringend|ärger\w*|enttäuscht|wochen?|tagen?)\b",
+        re.IGNORECASE,
+    ), 2.0),
+    (re.compile(r"\?\s*$"), 1.5),
+)
+KEY_SENTENCE_MAX = 200
+
+
+def _shorten(text: str, limit: int) -> str:
+    """Cut at a word boundary and mark the cut with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-–—") + "…"
+
+
+def key_sentence(reply_text: str) -> str:
+    """The sentence that states the customer's problem, to quote back to them.
+
+    Greetings, thanks and sign-offs are skipped; sentences with complaint or
+    problem cues (English and German) or a question win; ties go to the
+    earlier sentence. Quoted history is ignored. The result is trimmed to
+    about 200 characters at a word boundary.
+
+    Returns:
+        The sentence, or "" when the text holds none.
+    """
+    best = ""
+    best_score = -1.0
+    for position, raw in enumerate(_SENTENCE_RE.split(own_words(reply_text))):
+        sentence = " ".join(raw.split()).strip(" -–—*")
+        if len(sentence) < 3 or not re.search(r"[^\W\d_]", sentence):
+            continue
+        if _GREETING_RE.match(sentence) or _THANKS_RE.match(sentence):
+            continue
+        score = sum(weight for pattern, weight in _CUES if pattern.search(sentence))
+        score -= position * 0.01  # earlier wins ties
+        if len(sentence.split()) < 3:
+            score -= 1.0  # "Sure." restates nothing
+        if score > best_score:
+            best, best_score = sentence, score
+    return _shorten(best, KEY_SENTENCE_MAX) if best else ""
+
+
+_ROLE_LOCALS = frozenset(
+    """info support help admin administrator sales contact hello hi team office billing accounts
+    account noreply no-reply donotreply mail email webmaster postmaster service customerservice
+    kontakt buchhaltung rechnung service-desk servicedesk helpdesk it hr jobs marketing news
+    newsletter orders order shop store payments invoice invoices""".split()
+)
+_COMPANY_WORDS = frozenset(
+    "inc inc. ltd ltd. llc gmbh ag corp corp. co co. company team support group kg ug sa bv plc".split()
+)
+_TITLES = frozenset("mr mr. mrs mrs. ms ms. miss dr dr. prof prof. herr frau sir madam".split())
+
+
+def _cap(word: str) -> str:
+    """Jane, Jean-Luc, O'Brien; keeps mixed case the person chose (McDonald)."""
+    if word.isupper() or word.islower():
+        return "-".join(
+            "'".join(part[:1].upper() + part[1:].lower() for part in piece.split("'"))
+            for piece in word.split("-")
+        )
+    return word
+
+
+def first_name(display_name: str, address: str) -> str | None:
+    """The customer's first name for the greeting, or None when unsure.
+
+    Handles "Jane Doe", "Doe, Jane", "JANE DOE", "Dr. Jane Doe", quoted names,
+    and falls back to the address's local part when it reads as a name
+    ("jane.doe@…" → "Jane"). Role accounts (support@, info@) and company names give None.
+    """
+    name = (display_name or "").strip().strip("'\"").strip()
+    name = re.sub(r"\s*[(\[<].*?[)\]>]\s*", " ", name).strip()  # "(Acme)", "<jane@x>"
+    if name and "@" not in name:
+        if "," in name:
+            last, _, rest = name.partition(",")
+            name = rest.strip() or last.strip()
+        words = [w for w in name.split() if w]
+        if any(w.lower().strip(",.") in _COMPANY_WORDS for w in words):
+            return None
+        words = [w for w in words if w.lower() not in _TITLES]
+        if words:
+            word = words[0].strip(".,;:")
+            if len(word) >= 2 and re.fullmatch(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", word):
+                return _cap(word)
+            return None
+    local = (address or "").partition("@")[0].lower()
+    local = local.split("+", 1)[0]
+    if not local or local in _ROLE_LOCALS:
+        return None
+    parts = [p for p in re.split(r"[._-]", local) if p]
+    if len(parts) >= 2 and re.fullmatch(r"[^\W\d_]{2,}", parts[0]) and parts[0] not in _ROLE_LOCALS:
+        return _cap(parts[0])
+    return None
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+_REPLY_PREFIX_RE = re.compile(r"^\s*(?:(?:re|aw|antw|sv|vs|fwd?|wg|tr|rv)\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+
+
+def _reply_subject(subject: str, fallback: str = "your message") -> str:
+    """ "Re: <subject>" without stacking prefixes, within the subject limit."""
+    core = _REPLY_PREFIX_RE.sub("", " ".join((subject or "").split())) or fallback
+    return _shorten(f"Re: {core}", SUBJECT_MAX)
+
+
+def _email_root(templates_dir: Path) -> Path:
+    """Accept either the templates folder (holding ``email/``) or ``email/`` itself."""
+    return templates_dir / "email" if (templates_dir / "email").is_dir() else templates_dir
+
+
+@lru_cache(maxsize=16)
+def _environment(root: str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(root),
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "html"), default=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=True,
+    )
+    env.filters["reply_subject"] = _reply_subject
+    env.filters["shorten"] = _shorten
+    return env
+
+
+def environment(templates_dir: Path) -> jinja2.Environment:
+    """The cached Jinja2 environment for a templates folder (one per folder)."""
+    return _environment(str(_email_root(Path(templates_dir)).resolve()))
+
+
+@lru_cache(maxsize=64)
+def _languages(root: str) -> frozenset[str]:
+    path = Path(root)
+    return frozenset(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+
+
+def _language(root: str, wanted: str) -> str:
+    wanted = (wanted or DEFAULT_LANGUAGE).lower().replace("_", "-").split("-")[0]
+    available = _languages(root)
+    if wanted in available:
+        return wanted
+    if DEFAULT_LANGUAGE in available:
+        return DEFAULT_LANGUAGE
+    raise TemplateError(f"no templates for language {wanted!r} nor {DEFAULT_LANGUAGE!r} in {root}")
+
+
+_INLINER = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
+_BLANK_LINES_RE = re.compile(r"\n{3,}")
+_TRAILING_WS_RE = re.compile(r"(?m)^(?!-- $)(.*?)[ \t]+$")
+
+
+def _variables(ctx: DraftContext, language: str) -> dict[str, Any]:
+    variables = {f.name: getattr(ctx, f.name) for f in fields(DraftContext)}
+    low, high = SCALES[ctx.survey_scale]
+    variables.update(
+        language=language,
+        scale_low=low,
+        scale_high=high,
+        scores=list(range(low, high + 1)),
+        score_links=dict(ctx.score_links),
+    )
+    return variables
+
+
+def _render(kind: str, ctx: DraftContext, templates_dir: Path) -> RenderedDraft:
+    """Render without enforcing the subject limit (``check_templates`` reports it)."""
+    if kind not in DRAFT_KINDS:
+        raise TemplateError(f"unknown draft kind {kind!r}")
+    if ctx.survey_scale not in SCALES:
+        raise TemplateError(f"unknown survey scale {ctx.survey_scale!r}")
+    if kind == "survey":
+        low, high = SCALES[ctx.survey_scale]
+        missing = [s for s in range(low, high + 1) if s not in ctx.score_links]
+        if missing:
+            raise TemplateError(f"survey needs a signed link for every score; missing {missing}")
+    env = environment(templates_dir)
+    root = str(_email_root(Path(templates_dir)).resolve())
+    language = _language(root, ctx.language)
+    variables = _variables(ctx, language)
+    name = f"{language}/{kind}"
+    try:
+        subject = env.get_template(f"{name}.subject.j2").render(variables)
+        subject = " ".join(subject.split())  # one line: no header injection via a newline
+        variables["subject"] = subject
+        text = env.get_template(f"{name}.txt.j2").render(variables)
+        html = env.get_template(f"{name}.html.j2").render(variables)
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(f"template not found: {exc.name}") from None
+    except jinja2.UndefinedError as exc:
+        raise TemplateError(f"{name}: {exc.message}") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"{exc.name or name}:{exc.lineno}: {exc.message}") from None
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"{name}: {exc}") from None
+    # Keep the "-- " signature delimiter: clients fold what follows it.
+    text = _BLANK_LINES_RE.sub("\n\n", _TRAILING_WS_RE.sub(r"\1", text)).strip() + "\n"
+    try:
+        html = _INLINER.inline(html)
+    except ValueError as exc:
+        raise TemplateError(f"{name}: CSS could not be inlined: {exc}") from None
+    return RenderedDraft(subject=subject, text=text, html=html, template=name, language=language)
+
+
+def render_draft(kind: str, ctx: DraftContext, templates_dir: Path) -> RenderedDraft:
+    """Render one draft.
+
+    Args:
+        kind: The draft kind (usually ``ctx.kind``).
+        ctx: What the templates may use.
+        templates_dir: ``settings.templates_path`` (holding ``email/``) or the ``email/`` folder.
+
+    Returns:
+        Subject (one line, ≤ 78 characters), text, HTML with CSS inlined.
+
+    Raises:
+        TemplateError: Unknown kind, missing template, undefined variable,
+            broken template, or a survey without a link for every score.
+    """
+    draft = _render(kind, ctx, templates_dir)
+    if len(draft.subject) > SUBJECT_MAX:
+        draft = replace(draft, subject=_shorten(draft.subject, SUBJECT_MAX))
+    return draft
+
+
+# --- checking the templates ----------------------------------------------------------------
+
+_VOID = frozenset(
+    "area base br col embed hr img input link meta param source track wbr".split()
+)
+
+
+class _Balance(HTMLParser):
+    """Collects unbalanced tags: the HTML an email client gets must nest properly."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        return
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            opened = self.stack[-1] if self.stack else "nothing"
+            self.problems.append(f"</{tag}> closes <{opened}>")
+            if tag in self.stack:
+                while self.stack and self.stack.pop() != tag:
+                    pass
+            return
+        self.stack.pop()
+
+
+def html_problems(html: str) -> list[str]:
+    """Tag-balance problems in ``html`` ("" list when it nests properly)."""
+    parser = _Balance()
+    parser.feed(html)
+    parser.close()
+    return parser.problems + [f"<{tag}> is never closed" for tag in parser.stack]
+
+
+def sample_contexts(kind: DraftKind, language: str, scale: Literal["csat", "nps"]) -> list[DraftContext]:
+    """Contexts that exercise a template: everything set, nothing optional set, awkward values."""
+    low, high = SCALES[scale]
+    links = {s: f"https://outreach.example/survey/tok{s}" for s in range(low, high + 1)}
+    full = DraftContext(
+        kind=kind,
+        customer_address="jane.doe@example.com",
+        agent_name="Sam Rivera",
+        team_name="Acme Support",
+        thread_subject="Refund for order 4411 still missing",
+        unsubscribe_url="https://outreach.example/unsubscribe/tok",
+        language=language,
+        customer_name="Jane",
+        signature="Customer Care Lead\nAcme Ltd.",
+        thread_ref="#1234",
+        key_sentence="My refund has been waiting for three weeks & nobody answers <b>me</b>.",
+        gesture="a $10 account credit",
+        survey_scale=scale,
+        score_links=links,
+        waiting_days=4,
+        reply_by="by Thursday" if language == "en" else "bis Donnerstag",
+        next_step="",
+        incident="the billing error on Tuesday" if language == "en" else "den Abrechnungsfehler am Dienstag",
+        score=high if kind == "thank_you" else low,
+        reasons=("customer's last message unanswered for 27 business hours",),
+    )
+    bare = DraftContext(
+        kind=kind,
+        customer_address="x@example.com",
+        agent_name="Sam",
+        team_name="Support",
+        thread_subject="",
+        unsubscribe_url="https://outreach.example/unsubscribe/tok",
+        language=language,
+        survey_scale=scale,
+        score_links=links,
+    )
+    long_subject = replace(
+        full,
+        thread_subject="RE: AW: Fwd: " + "a very long subject line about a problem " * 4,
+        thread_ref="#123456789",
+        waiting_days=1,
+        next_step="I have asked our billing team to push the refund today.",
+        customer_name="Ana-Lucía",
+    )
+    return [full, bare, long_subject]
+
+
+def check_templates(templates_dir: Path) -> list[str]:
+    """Problems with the email templates, one line each; empty when all is well.
+
+    Checks every language folder: each kind has its subject, text and HTML
+    files; every ``.j2`` file compiles; every kind × language × scale renders
+    against sample contexts without undefined variables; subjects are one line
+    of at most 78 characters; HTML tags balance; both bodies carry the
+    unsubscribe link; survey HTML carries one link per score.
+    """
+    root = _email_root(Path(templates_dir))
+    problems: list[str] = []
+    if not root.is_dir():
+        return [f"{root}: not a folder"]
+    env = environment(templates_dir)
+    _languages.cache_clear()
+    for path in sorted(root.rglob("*.j2")):
+        name = path.relative_to(root).as_posix()
+        try:
+            env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(f"{name}:{exc.lineno}: syntax error: {exc.message}")
+    languages = sorted(_languages(str(root.resolve())))
+    if DEFAULT_LANGUAGE not in languages:
+        problems.append(f"no '{DEFAULT_LANGUAGE}' folder: there is nothing to fall back to")
+    for language in languages:
+        folder = root / language
+        stems: dict[str, set[str]] = {}
+        for path in folder.glob("*.j2"):
+            if path.name.startswith("_"):
+                continue
+            stem, _, part = path.name[: -len(".j2")].rpartition(".")
+            stems.setdefault(stem, set()).add(part)
+        for stem in sorted(set(stems) | set(DRAFT_KINDS)):
+            for part in _PARTS:
+                if part not in stems.get(stem, set()):
+                    problems.append(f"{language}/{stem}.{part}.j2 is missing")
+        for kind in DRAFT_KINDS:
+            if set(_PARTS) - stems.get(kind, set()):
+                continue
+            for scale in SCALES:
+                for number, ctx in enumerate(sample_contexts(kind, language, scale)):  # type: ignore[arg-type]
+                    where = f"{language}/{kind} ({scale}, sample {number})"
+                    try:
+                        draft = _render(kind, ctx, templates_dir)
+                    except TemplateError as exc:
+                        problems.append(f"{where}: {exc}")
+                        continue
+                    problems.extend(f"{where}: {p}" for p in _draft_problems(draft, ctx))
+    return sorted(set(problems), key=problems.index)
+
+
+def _draft_problems(draft: RenderedDraft, ctx: DraftContext) -> list[str]:
+    problems: list[str] = []
+    if not draft.subject:
+        problems.append("subject is empty")
+    if len(draft.subject) > SUBJECT_MAX:
+        problems.append(f"subject is {len(draft.subject)} characters (max {SUBJECT_MAX}): {draft.subject!r}")
+    if "!!" in draft.subject or re.search(r"\b[A-Z]{4,}\b", draft.subject.replace(ctx.thread_subject, "")):
+        problems.append(f"subject looks like marketing: {draft.subject!r}")
+    problems.extend(f"HTML: {p}" for p in html_problems(draft.html))
+    if "<style" in draft.html:
+        problems.append("HTML still has a <style> block (CSS not inlined)")
+    for body, label in ((draft.text, "text"), (draft.html, "HTML")):
+        if ctx.unsubscribe_url not in body:
+            problems.append(f"{label} has no unsubscribe link")
+        if ctx.agent_name not in body:
+            problems.append(f"{label} is not signed by the agent")
+    if ctx.kind == "survey":
+        for score, url in ctx.score_links.items():
+            if f'href="{url}"' not in draft.html:
+                problems.append(f"HTML has no link for score {score}")
+    if ctx.key_sentence and ctx.kind in ("follow_up", "check_in", "apology"):
+        if ctx.key_sentence not in draft.text:
+            problems.append("text does not restate the customer's key sentence")
+    return problems
+
+
+def context_dict(ctx: DraftContext) -> dict[str, Any]:
+    """The context as plain data (for storing with a draft and re-rendering after edits)."""
+    data = asdict(ctx)
+    data["score_links"] = {str(k): v for k, v in ctx.score_links.items()}
+    data["reasons"] = list(ctx.reasons)
+    return data
