@@ -249,7 +249,9 @@ class ThreadIndex:
                 self._unresolved[thread] = node
             assigned[message.key] = thread
             if thread < 0:
-                mark = (_minute(message.date), clean_message_id(message.message_id))
+                # A thread's name must be unique in the store, even without a Message-ID.
+                name = clean_message_id(message.message_id) or f"no-id.{message.key}@outreach.invalid"
+                mark = (_minute(message.date), name)
                 best = earliest.get(thread)
                 if best is None or mark < best:
                     earliest[thread] = mark

@@ -386,6 +386,11 @@ def test_new_roots_name_the_earliest_message_and_placeholders_count_down() -> No
     assert update.new_roots == {-1: "early", -2: "solo"}
 
 
+def test_new_threads_without_message_id_get_distinct_root_names() -> None:
+    update = ThreadIndex.empty().add([msg(1, ""), msg(2, "<>", subject="Other")])
+    assert update.new_roots == {-1: "no-id.1@outreach.invalid", -2: "no-id.2@outreach.invalid"}
+
+
 def test_group_numbers_follow_first_appearance() -> None:
     assert group([msg(5, "z", subject="A"), msg(6, "y", subject="B"), msg(7, "x", "z")]) == {5: 0, 6: 1, 7: 0}
 
