@@ -300,8 +300,12 @@ def _variables(ctx: DraftContext, language: str) -> dict[str, Any]:
     return variables
 
 
-def _render(kind: str, ctx: DraftContext, templates_dir: Path) -> RenderedDraft:
-    """Render without enforcing the subject limit (``check_templates`` reports it)."""
+def _render(kind: str, ctx: DraftContext, templates_dir: Path) -> tuple[RenderedDraft, str]:
+    """Render without enforcing the subject limit (``check_templates`` reports it).
+
+    Also returns the HTML as the template wrote it: the inliner re-serialises
+    HTML and so hides broken nesting, which ``check_templates`` must see.
+    """
     if kind not in DRAFT_KINDS:
         raise TemplateError(f"unknown draft kind {kind!r}")
     if ctx.survey_scale not in SCALES:
@@ -333,10 +337,10 @@ def _render(kind: str, ctx: DraftContext, templates_dir: Path) -> RenderedDraft:
     # Keep the "-- " signature delimiter: clients fold what follows it.
     text = _BLANK_LINES_RE.sub("\n\n", _TRAILING_WS_RE.sub(r"\1", text)).strip() + "\n"
     try:
-        html = _INLINER.inline(html)
+        inlined = _INLINER.inline(html)
     except ValueError as exc:
         raise TemplateError(f"{name}: CSS could not be inlined: {exc}") from None
-    return RenderedDraft(subject=subject, text=text, html=html, template=name, language=language)
+    return RenderedDraft(subject=subject, text=text, html=inlined, template=name, language=language), html
 
 
 def render_draft(kind: str, ctx: DraftContext, templates_dir: Path) -> RenderedDraft:
@@ -354,7 +358,7 @@ def render_draft(kind: str, ctx: DraftContext, templates_dir: Path) -> RenderedD
         TemplateError: Unknown kind, missing template, undefined variable,
             broken template, or a survey without a link for every score.
     """
-    draft = _render(kind, ctx, templates_dir)
+    draft, _ = _render(kind, ctx, templates_dir)
     if len(draft.subject) > SUBJECT_MAX:
         draft = replace(draft, subject=_shorten(draft.subject, SUBJECT_MAX))
     return draft
@@ -494,15 +498,15 @@ def check_templates(templates_dir: Path) -> list[str]:
                 for number, ctx in enumerate(sample_contexts(kind, language, scale)):  # type: ignore[arg-type]
                     where = f"{language}/{kind} ({scale}, sample {number})"
                     try:
-                        draft = _render(kind, ctx, templates_dir)
+                        draft, raw_html = _render(kind, ctx, templates_dir)
                     except TemplateError as exc:
                         problems.append(f"{where}: {exc}")
                         continue
-                    problems.extend(f"{where}: {p}" for p in _draft_problems(draft, ctx))
+                    problems.extend(f"{where}: {p}" for p in _draft_problems(draft, raw_html, ctx))
     return sorted(set(problems), key=problems.index)
 
 
-def _draft_problems(draft: RenderedDraft, ctx: DraftContext) -> list[str]:
+def _draft_problems(draft: RenderedDraft, raw_html: str, ctx: DraftContext) -> list[str]:
     problems: list[str] = []
     if not draft.subject:
         problems.append("subject is empty")
@@ -510,7 +514,7 @@ def _draft_problems(draft: RenderedDraft, ctx: DraftContext) -> list[str]:
         problems.append(f"subject is {len(draft.subject)} characters (max {SUBJECT_MAX}): {draft.subject!r}")
     if "!!" in draft.subject or re.search(r"\b[A-Z]{4,}\b", draft.subject.replace(ctx.thread_subject, "")):
         problems.append(f"subject looks like marketing: {draft.subject!r}")
-    problems.extend(f"HTML: {p}" for p in html_problems(draft.html))
+    problems.extend(f"HTML: {p}" for p in html_problems(raw_html))
     if "<style" in draft.html:
         problems.append("HTML still has a <style> block (CSS not inlined)")
     for body, label in ((draft.text, "text"), (draft.html, "HTML")):
