@@ -1,0 +1,241 @@
+"""Pieces shared by the IMAP bulk reader (stdlib imaplib) and the IDLE watcher (imaplib2).
+
+TLS policy, XOAUTH2, folder-name encoding, response parsing, retry classification and backoff.
+Nothing here opens a connection.
+"""
+
+from __future__ import annotations
+
+import base64
+import imaplib
+import ipaddress
+import random
+import re
+import ssl
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import imaplib2
+
+from outreach.errors import SourceError
+from outreach.settings import ImapSettings
+
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+def source_name(settings: ImapSettings) -> str:
+    """Stable identity of an IMAP source: ``imap://user@host:port``."""
+    user = f"{settings.username}@" if settings.username else ""
+    return f"imap://{user}{settings.host}:{settings.port}"
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback IP addresses (plain IMAP is allowed only there)."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def tls_context(settings: ImapSettings) -> ssl.SSLContext:
+    """A verifying client context: CA chain and host name are always checked.
+
+    Uses ``settings.ca_file`` when set, else the system CAs. imaplib2's own TLS code verifies
+    neither, which is why every connection is wrapped with this context instead.
+    """
+    try:
+        ctx = ssl.create_default_context(cafile=settings.ca_file or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise SourceError(source_name(settings), f"cannot load imap.ca_file: {exc}") from exc
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.check_hostname = True
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
+def check_transport(settings: ImapSettings) -> None:
+    """Refuse settings that would send the password in clear over a network.
+
+    Raises:
+        SourceError: when IMAP is disabled, or neither TLS nor STARTTLS is on for a
+            non-loopback host.
+    """
+    name = source_name(settings)
+    if not settings.host:
+        raise SourceError(name, "imap.host is empty: IMAP is disabled")
+    if settings.ssl and settings.starttls:
+        raise SourceError(name, "set either imap.ssl (port 993) or imap.starttls, not both")
+    if not settings.ssl and not settings.starttls and not is_loopback(settings.host):
+        raise SourceError(
+            name, "refusing plain-text IMAP to a non-loopback host: set imap.ssl or imap.starttls"
+        )
+
+
+def xoauth2_string(user: str, token: str) -> bytes:
+    """The SASL XOAUTH2 initial response (before base64, which imaplib adds)."""
+    return f"user={user}\x01auth=Bearer {token}\x01\x01".encode()
+
+
+def xoauth2_authobject(user: str, token: str) -> Callable[[bytes], bytes]:
+    """An ``authenticate()`` callback: the credentials first, then an empty reply.
+
+    When the server rejects the token it sends a continuation with an error document; the
+    empty reply lets it finish with a tagged NO instead of hanging.
+    """
+    sent = False
+
+    def respond(_challenge: bytes) -> bytes:
+        nonlocal sent
+        if sent:
+            return b""
+        sent = True
+        return xoauth2_string(user, token)
+
+    return respond
+
+
+# --- folder names ---------------------------------------------------------------------------------
+
+
+def encode_folder(name: str) -> str:
+    """Encode a folder name as IMAP modified UTF-7 (RFC 3501 section 5.1.3)."""
+    out: list[str] = []
+    pending: list[str] = []
+
+    def flush() -> None:
+        if pending:
+            raw = "".join(pending).encode("utf-16-be")
+            out.append("&" + base64.b64encode(raw).decode().rstrip("=").replace("/", ",") + "-")
+            pending.clear()
+
+    for ch in name:
+        if 0x20 <= ord(ch) <= 0x7E:
+            flush()
+            out.append("&-" if ch == "&" else ch)
+        else:
+            pending.append(ch)
+    flush()
+    return "".join(out)
+
+
+def decode_folder(name: str) -> str:
+    """Decode IMAP modified UTF-7 into a normal string."""
+
+    def repl(match: re.Match[str]) -> str:
+        chunk = match.group(1)
+        if not chunk:
+            return "&"
+        padded = chunk.replace(",", "/") + "=" * (-len(chunk) % 4)
+        return base64.b64decode(padded).decode("utf-16-be")
+
+    return re.sub(r"&([A-Za-z0-9+,]*)-", repl, name)
+
+
+def quote(name: str) -> str:
+    """A folder name as an IMAP quoted string (modified UTF-7 inside)."""
+    encoded = encode_folder(name)
+    return '"' + encoded.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# --- responses ------------------------------------------------------------------------------------
+
+_STATUS_ITEM = re.compile(rb"([A-Z]+) (\d+)")
+_LIST_LINE = re.compile(rb'\((?P<flags>[^)]*)\) (?:"(?:[^"\\]|\\.)*"|NIL) (?P<name>.+)$')
+
+
+@dataclass(frozen=True, slots=True)
+class FolderStatus:
+    """What ``STATUS`` says about a folder."""
+
+    uidvalidity: int
+    uidnext: int
+    messages: int
+    highestmodseq: int | None
+
+
+def parse_status(line: bytes) -> FolderStatus:
+    """Parse the data of an untagged ``STATUS`` response."""
+    items = dict(_STATUS_ITEM.findall(line[line.rfind(b"(") :]))
+    modseq = items.get(b"HIGHESTMODSEQ")
+    return FolderStatus(
+        uidvalidity=int(items.get(b"UIDVALIDITY", 0)),
+        uidnext=int(items.get(b"UIDNEXT", 0)),
+        messages=int(items.get(b"MESSAGES", 0)),
+        highestmodseq=int(modseq) if modseq is not None else None,
+    )
+
+
+def parse_list(lines: Iterable[bytes | tuple[bytes, bytes] | None]) -> dict[str, set[str]]:
+    """``{folder name: {attributes}}`` from LIST responses (names decoded)."""
+    out: dict[str, set[str]] = {}
+    for item in lines:
+        if item is None:
+            continue
+        if isinstance(item, tuple):  # a name sent as a literal
+            head, literal = item
+            m = _LIST_LINE.match(head.rstrip() + b" x")
+            if m:
+                out[decode_folder(literal.decode("utf-8", "replace"))] = set(
+                    m.group("flags").decode().split()
+                )
+            continue
+        m = _LIST_LINE.match(item)
+        if not m:
+            continue
+        raw = m.group("name").strip()
+        if raw.startswith(b'"') and raw.endswith(b'"'):
+            raw = re.sub(rb"\\(.)", rb"\1", raw[1:-1])
+        out[decode_folder(raw.decode("utf-8", "replace"))] = set(m.group("flags").decode().split())
+    return out
+
+
+def uid_set(uids: Sequence[int]) -> str:
+    """Compress ascending UIDs into an IMAP sequence set (``1:5,8,10:12``)."""
+    parts: list[str] = []
+    start = prev = uids[0]
+    for uid in uids[1:]:
+        if uid == prev + 1:
+            prev = uid
+            continue
+        parts.append(f"{start}:{prev}" if prev != start else str(start))
+        start = prev = uid
+    parts.append(f"{start}:{prev}" if prev != start else str(start))
+    return ",".join(parts)
+
+
+# --- failures -------------------------------------------------------------------------------------
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether a new connection may succeed: network trouble yes, refusals no.
+
+    Certificate failures are ``OSError`` subclasses but never retryable; server-side aborts
+    (``BYE``, dropped connection) are.
+    """
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return False
+    if isinstance(exc, (imaplib.IMAP4.abort, imaplib2.IMAP4.abort)):
+        return True
+    if isinstance(exc, (imaplib.IMAP4.error, imaplib2.IMAP4.error)):
+        return False
+    return isinstance(exc, (OSError, EOFError))
+
+
+def describe(exc: BaseException) -> str:
+    """One line about a failure, without message contents."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate rejected: {exc.verify_message or exc.reason}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed: {exc.reason or exc}"
+    text = str(exc)
+    if isinstance(text, str) and len(text) > 200:
+        text = text[:200] + "…"
+    return f"{type(exc).__name__}: {text}"
+
+
+def backoff_delay(attempt: int, base: float, cap: float) -> float:
+    """Exponential backoff with full jitter: uniform in ``[base/2, min(cap, base * 2**attempt)]``."""
+    ceiling = min(cap, base * (2**attempt))
+    return random.uniform(min(base / 2, ceiling), ceiling)

@@ -1,0 +1,316 @@
+"""IMAP IDLE over imaplib2: one verified, read-only connection per watched folder.
+
+imaplib2 runs three threads per connection (reader, writer, handler) and, left alone, checks
+neither the certificate chain nor the host name. :class:`IdleConnection` owns those threads
+(``close()`` always joins them) and wraps every socket with a verifying ``SSLContext``.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import imaplib2
+
+from connectors._imap_common import (
+    backoff_delay,
+    check_transport,
+    describe,
+    is_retryable,
+    quote,
+    source_name,
+    tls_context,
+    xoauth2_authobject,
+)
+from outreach.errors import SourceError
+from outreach.settings import ImapSettings
+
+log = logging.getLogger("outreach.imap")
+
+THREAD_PREFIX = "outreach-idle"
+"""imaplib2's threads for a watched folder are named ``outreach-idle:<folder> reader`` etc."""
+
+
+class _VerifiedTLS:
+    """Mixin replacing imaplib2's TLS wrapping with a verifying context."""
+
+    _tls: ssl.SSLContext
+    _connect_timeout: float
+    host: str
+    port: int
+    sock: Any
+    read_fd: int
+
+    def open_socket(self) -> socket.socket:
+        # imaplib2 connects without a timeout; an unreachable host would hang forever.
+        return socket.create_connection((self.host, self.port), timeout=self._connect_timeout)
+
+    def ssl_wrap_socket(self) -> None:
+        self.sock = self._tls.wrap_socket(self.sock, server_hostname=self.host)
+        self.read_fd = self.sock.fileno()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+
+
+class _IMAP4(_VerifiedTLS, imaplib2.IMAP4):
+    def __init__(self, host: str, port: int, tls: ssl.SSLContext, connect_timeout: float, **kw: Any):
+        self._tls = tls
+        self._connect_timeout = connect_timeout
+        imaplib2.IMAP4.__init__(self, host, port, **kw)
+
+    def open(self, host: str | None = None, port: int | None = None) -> None:
+        imaplib2.IMAP4.open(self, host, port)
+        self.sock.settimeout(None)  # imaplib2's reader polls; it expects a blocking socket
+
+
+class _IMAP4_SSL(_VerifiedTLS, imaplib2.IMAP4_SSL):  # noqa: N801 - mirrors imaplib2's name
+    def __init__(self, host: str, port: int, tls: ssl.SSLContext, connect_timeout: float, **kw: Any):
+        self._tls = tls
+        self._connect_timeout = connect_timeout
+        imaplib2.IMAP4_SSL.__init__(self, host, port, **kw)
+
+    def open(self, host: str | None = None, port: int | None = None) -> None:
+        imaplib2.IMAP4_SSL.open(self, host, port)
+        self.sock.settimeout(None)
+
+
+class IdleConnection:
+    """A read-only imaplib2 connection to one folder that can wait for new mail.
+
+    Use as a context manager, or call :meth:`open` and :meth:`close`.
+
+    Args:
+        settings: The ``[imap]`` section.
+        folder: Folder to EXAMINE and watch.
+        password: LOGIN password (``auth = "login"``).
+        oauth2_token: Access token (``auth = "xoauth2"``).
+    """
+
+    def __init__(
+        self,
+        settings: ImapSettings,
+        folder: str,
+        *,
+        password: str | None = None,
+        oauth2_token: str | None = None,
+    ) -> None:
+        check_transport(settings)
+        self.settings = settings
+        self.folder = folder
+        self.name = f"{source_name(settings)}/{folder}"
+        self.identifier = f"{THREAD_PREFIX}:{folder}"
+        self._password = password
+        self._token = oauth2_token
+        self._conn: imaplib2.IMAP4 | None = None
+
+    def __enter__(self) -> IdleConnection:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def connection(self) -> imaplib2.IMAP4:
+        """The underlying imaplib2 object (open)."""
+        if self._conn is None:
+            raise SourceError(self.name, "connection is not open")
+        return self._conn
+
+    def open(self) -> None:
+        """Connect, authenticate and EXAMINE the folder.
+
+        Raises:
+            SourceError: refused certificate, failed authentication, missing folder.
+            OSError, imaplib2.IMAP4.abort: network trouble (retryable).
+        """
+        s = self.settings
+        kw = {"identifier": self.identifier, "timeout": s.timeout_seconds}
+        try:
+            if s.ssl:
+                conn: imaplib2.IMAP4 = _IMAP4_SSL(s.host, s.port, tls_context(s), s.timeout_seconds, **kw)
+            else:
+                conn = _IMAP4(s.host, s.port, tls_context(s), s.timeout_seconds, **kw)
+        except SourceError:
+            raise
+        except Exception as exc:
+            if is_retryable(exc):
+                raise
+            raise SourceError(self.name, describe(exc)) from exc
+        self._conn = conn
+        try:
+            if s.starttls and not s.ssl:
+                conn.starttls()  # the overridden ssl_wrap_socket verifies
+            if s.auth == "xoauth2":
+                conn.authenticate("XOAUTH2", xoauth2_authobject(s.username, self._token or ""))
+            else:
+                conn.login(s.username, self._password or "")
+        except imaplib2.IMAP4.abort:
+            self.close()
+            raise
+        except ssl.SSLError as exc:
+            self.close()
+            raise SourceError(self.name, describe(exc)) from exc
+        except imaplib2.IMAP4.error as exc:
+            self.close()
+            raise SourceError(self.name, f"authentication failed ({s.auth}): {exc}") from exc
+        typ, data = conn.examine(quote(self.folder))
+        if typ != "OK":
+            self.close()
+            raise SourceError(self.name, f"cannot EXAMINE folder: {data!r}"[:300])
+        # EXAMINE's own EXISTS is the baseline, not news.
+        conn.response("EXISTS")
+
+    def wait(self, timeout: float, stop: threading.Event) -> bool:
+        """IDLE until the server reports a change, ``timeout`` seconds pass, or ``stop`` is set.
+
+        Returns:
+            True when the folder got new messages (an ``EXISTS`` arrived).
+
+        Raises:
+            imaplib2.IMAP4.abort, OSError: the connection dropped (reconnect and retry).
+        """
+        conn = self.connection
+        done = threading.Event()
+        outcome: list[Any] = []
+
+        def finished(result: Any) -> None:
+            outcome.append(result)
+            done.set()
+
+        conn.idle(timeout=timeout, callback=finished)
+        while not done.wait(0.2):
+            if stop.is_set():
+                conn.noop()  # any command makes imaplib2 send DONE and end the IDLE
+                done.wait(self.settings.timeout_seconds)
+                return False
+        _response, _arg, error = outcome[0]
+        if error is not None:
+            exc_class, reason = error
+            raise exc_class(reason)
+        _typ, exists = conn.response("EXISTS")
+        return bool(exists and any(x is not None for x in exists))
+
+    def close(self) -> None:
+        """Log out and join imaplib2's threads, even when the connection is already dead."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            conn.logout()
+        except (imaplib2.IMAP4.error, OSError) as exc:
+            log.debug("%s: logout failed (%s); closing threads", self.name, describe(exc))
+        # logout() joins the threads on success; on a broken socket it may not get there.
+        for thread in (getattr(conn, "wrth", None), getattr(conn, "rdth", None), getattr(conn, "inth", None)):
+            if thread is not None and thread.is_alive():
+                conn.Terminate = conn.TerminateReader = True
+                try:
+                    conn.ouq.put_nowait(None)
+                except Exception:  # noqa: BLE001 - queue full: the writer is already stopping
+                    pass
+                try:
+                    conn.sock.close()
+                except OSError:
+                    pass
+                thread.join(timeout=5)
+
+
+def watch(
+    settings: ImapSettings,
+    on_new: Callable[[str], None],
+    *,
+    stop: threading.Event,
+    password: str | None = None,
+    oauth2_token: str | None = None,
+    folders: Sequence[str] | None = None,
+    on_ready: Callable[[str], None] | None = None,
+    backoff_base: float = 1.0,
+    backoff_cap: float = 60.0,
+) -> None:
+    """Watch folders with IMAP IDLE and call ``on_new(folder)`` soon after new mail arrives.
+
+    One thread and one imaplib2 connection per folder. IDLE is renewed every
+    ``settings.idle_seconds`` (before the server's 29-minute limit). A dropped connection is
+    re-opened with exponential backoff and jitter, and ``on_new`` is then called once, since
+    mail may have arrived while disconnected. Blocks until ``stop`` is set, then closes every
+    connection and joins every thread.
+
+    Args:
+        settings: The ``[imap]`` section.
+        on_new: Called from a watcher thread with the folder name; exceptions it raises are
+            logged and watching goes on. Keep it quick or hand the work to another thread.
+        stop: Set it to stop watching.
+        password: LOGIN password.
+        oauth2_token: XOAUTH2 access token.
+        folders: Folders to watch; default ``settings.folders + settings.sent_folders``.
+        on_ready: Called with the folder name each time its IDLE connection is (re)established.
+        backoff_base: First reconnect delay in seconds.
+        backoff_cap: Longest reconnect delay in seconds.
+
+    Raises:
+        SourceError: a folder cannot be watched at all (authentication refused, certificate
+            rejected, folder missing); the other watchers are stopped first.
+    """
+    check_transport(settings)
+    names = list(folders) if folders is not None else [*settings.folders, *settings.sent_folders]
+    quit_all = threading.Event()
+    fatal: list[SourceError] = []
+
+    def run(folder: str) -> None:
+        attempt = 0
+        connected_before = False
+        while not quit_all.is_set():
+            idle = IdleConnection(settings, folder, password=password, oauth2_token=oauth2_token)
+            try:
+                idle.open()
+                attempt = 0
+                if connected_before:
+                    _safe_call(on_new, folder)
+                connected_before = True
+                if on_ready is not None:
+                    _safe_call(on_ready, folder)
+                log.info("%s: watching with IDLE", idle.name)
+                while not quit_all.is_set():
+                    if idle.wait(settings.idle_seconds, quit_all):
+                        _safe_call(on_new, folder)
+            except SourceError as exc:
+                log.error("%s: cannot watch: %s", idle.name, exc.problem)
+                fatal.append(exc)
+                quit_all.set()
+            except Exception as exc:  # noqa: BLE001 - classified below
+                if not is_retryable(exc):
+                    fatal.append(SourceError(idle.name, describe(exc)))
+                    quit_all.set()
+                else:
+                    delay = backoff_delay(attempt, backoff_base, backoff_cap)
+                    attempt += 1
+                    log.warning("%s: connection lost (%s); reconnecting in %.1fs", idle.name, describe(exc), delay)
+                    quit_all.wait(delay)
+            finally:
+                idle.close()
+
+    threads = [
+        threading.Thread(target=run, args=(f,), name=f"{THREAD_PREFIX}-watch:{f}", daemon=True)
+        for f in names
+    ]
+    for t in threads:
+        t.start()
+    try:
+        while not stop.wait(0.2) and not quit_all.is_set():
+            pass
+    finally:
+        quit_all.set()
+        for t in threads:
+            t.join(timeout=settings.timeout_seconds + 10)
+    if fatal:
+        raise fatal[0]
+
+
+def _safe_call(callback: Callable[[str], None], folder: str) -> None:
+    try:
+        callback(folder)
+    except Exception:  # noqa: BLE001 - a failing callback must not stop the watcher
+        log.exception("watch callback failed for folder %r", folder)
