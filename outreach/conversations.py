@@ -223,7 +223,8 @@ class ThreadIndex:
 
         Args:
             batch: Messages not stored with a thread yet, in any order.
-            token_threads: Reply token of each draft we sent → its thread id.
+            token_threads: Reply token of each draft we sent → its thread id,
+                as stored now (drafts re-pointed by earlier merges).
 
         Returns:
             Where each message goes, which stored threads merge, and a root
