@@ -249,10 +249,13 @@ def plan(
             result.waits[draft_id] = (None, f"24-hour cap of {th.max_per_day} reached")
             continue
         cost = rates.get(kind, 0.3) * cap.handle_minutes
-        if cost > free:
+        # An answer to a waiting customer is work on the backlog itself, so only
+        # the replies it brings must fit; proactive mail must fit after the backlog.
+        room = free + backlog if kind in ANSWERING_KINDS else free
+        if cost > room:
             result.waits[draft_id] = (
                 None,
-                f"reply capacity: {max(free, 0):.0f} free agent minutes in the next 24 h, "
+                f"reply capacity: {max(room, 0):.0f} free agent minutes in the next 24 h, "
                 f"this {kind} is expected to need {cost:.1f}",
             )
             continue

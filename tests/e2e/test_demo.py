@@ -44,7 +44,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     )
     result = run_cli(cwd, env, "demo", timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    truth = json.loads((cwd / "data" / "sample" / "truth.json").read_text(encoding="utf-8"))
+    truth = json.loads((cwd / "data" / "sample" / "sample_truth.json").read_text(encoding="utf-8"))
     return {"cwd": cwd, "env": env, "result": result, "truth": truth}
 
 

@@ -138,3 +138,14 @@ def test_next_open_skips_weekend_and_holiday() -> None:
     monday = datetime(2026, 3, 9).date()
     opens = throttle.next_open(friday_evening, "UTC", "09:00-17:00", ["mon", "tue", "wed", "thu", "fri"], frozenset({monday}))
     assert opens == datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+
+
+def test_answers_to_waiting_customers_are_not_blocked_by_the_backlog() -> None:
+    s = Settings(
+        throttle={"max_per_hour": 1000, "max_per_day": 1000},
+        capacity={"agents": [{"name": "solo"}], "handle_minutes": 10, "max_utilisation": 0.5,
+                  "backlog_minutes_per_thread": 100},
+    )
+    p = plan(s, approved([(1, "a@x.com", "follow_up", 9), (2, "b@x.com", "check_in", 5)]), backlog_threads=5)
+    assert p.send == [1]
+    assert "reply capacity" in p.waits[2][1]
