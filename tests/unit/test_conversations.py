@@ -493,3 +493,27 @@ def test_grouping_is_stable_over_random_large_mailboxes() -> None:
         cuts = rng.sample(range(n), 12)
         assert partition(thread_in_batches(messages, cuts, reload=False).thread_of) == expected
         assert partition(thread_in_batches(messages, cuts, reload=True).thread_of) == expected
+
+
+def test_sample_mailbox_threads_match_the_planted_truth() -> None:
+    sample = pytest.importorskip("outreach.sample", reason="sample generator not present")
+    inputs: list[ThreadInput] = []
+    truth: dict[int, int] = {}
+    for number, conversation in enumerate(sample.conversations()):
+        for m in conversation.messages:
+            key = len(inputs) + 1
+            truth[key] = number
+            inputs.append(
+                ThreadInput(
+                    key=key,
+                    message_id=m.message_id,
+                    in_reply_to=m.in_reply_to,
+                    references=m.references,
+                    subject=m.subject,
+                    participants=frozenset({m.from_address.lower(), m.to_address.lower()}),
+                    customer=m.from_address.lower() if m.direction == "in" else None,
+                    date=m.date,
+                )
+            )
+    assert len(set(truth.values())) > 100
+    assert partition(group(inputs)) == partition(truth)
