@@ -190,6 +190,11 @@ def _is_attribution(lines: list[str], index: int) -> bool:
     starts_like = (
         bool(_ATTRIBUTION_START_RE.match(first)) or bool(_DATEISH_RE.search(first))
     ) and not first.endswith((".", "!", "?"))
+    if not starts_like and not _ATTRIBUTION_LOOSE_RE.search(first[-160:] + ":"):
+        # Only a one-line attribution is possible here ("Jane <j@x> wrote:").
+        return bool(_ATTRIBUTION_END_RE.search(first[-60:])) or bool(
+            first.endswith(":") and _ATTRIBUTION_LOOSE_RE.search(first[-160:])
+        )
     joined = first
     following = (line.strip() for line in lines[index + 1 : index + 12])
     for extra in range(6):
@@ -200,16 +205,16 @@ def _is_attribution(lines: list[str], index: int) -> bool:
             joined = f"{joined} {nxt}"
         if len(joined) > 300:
             break
-        if _ATTRIBUTION_END_RE.search(joined) and (extra == 0 or starts_like):
+        # The patterns are anchored at the end: searching only the tail keeps this linear.
+        if (extra == 0 or starts_like) and _ATTRIBUTION_END_RE.search(joined[-60:]):
             return True
-        if _ATTRIBUTION_LOOSE_RE.search(joined) and (extra == 0 or _ATTRIBUTION_LOOSE_RE.search(first + ":")):
-            return True
-        if (
-            starts_like
-            and joined.endswith(":")
-            and _DATEISH_RE.search(joined)
-            and _ADDRESS_RE.search(joined)
+        if not joined.endswith(":"):
+            continue
+        if _ATTRIBUTION_LOOSE_RE.search(joined[-160:]) and (
+            extra == 0 or _ATTRIBUTION_LOOSE_RE.search(first[-160:] + ":")
         ):
+            return True
+        if starts_like and _DATEISH_RE.search(joined) and _ADDRESS_RE.search(joined):
             return True
     return False
 
@@ -236,7 +241,7 @@ def own_words(text: str) -> str:
     wording. Cheap enough to run on every reply; it never looks past ``MAX_SCAN_CHARS``.
     """
     text = text[: MAX_SCAN_CHARS * 2].replace("\r\n", "\n").replace("\r", "\n")
-    text = text.replace("\u00a0", " ").replace("\u200b", "").replace("\ufeff", "")
+    text = text.replace("\u00a0", " ").replace("\u200b", "").replace("\ufeff", "").replace("\ufe0f", "")
     lines = text.split("\n")
     kept: list[str] = []
     size = 0
@@ -346,8 +351,13 @@ def _only_filler(text: str) -> bool:
     ) and _MASK_CHAR not in text
 
 
+_HAS_NUMBER_RE = re.compile(rf"\d|[{_STARS}]|\b(?:{_NUMWORD})\b", re.IGNORECASE)
+
+
 def _read_segment(segment: str, scale: Scale) -> tuple[list[_Found], str]:
     """Findings in one sentence and what is left of it for the comment."""
+    if not _HAS_NUMBER_RE.search(segment):
+        return [], segment  # most sentences: nothing to read, skip the masks
     masked = _mask(segment)
     if segment.rstrip().endswith(":"):
         return [], segment  # "Two:" heads a list, it is not a vote
@@ -398,6 +408,8 @@ def _read_segment(segment: str, scale: Scale) -> tuple[list[_Found], str]:
 def _comment(parts: list[str]) -> str:
     text = re.sub(r"[ \t]+", " ", "\n".join(parts))
     text = re.sub(r"\s*\n\s*", "\n", text)
+    text = re.sub(r"([.!?])[ \t]*[,;:]+[ \t]*", r"\1 ", text)  # "fixed. , would be" after a cut
+    text = re.sub(r"[ \t]+([,;:.!?])", r"\1", text)
     return text.lstrip(" ,;:.!?-–—\n").rstrip(" ,;:-–—\n")
 
 

@@ -52,6 +52,16 @@ def test_score_after_a_sentence_and_comment_is_the_rest() -> None:
     assert reading == ScoreReading(4, "it took a while but it works now.", "ok")
 
 
+def test_comment_keeps_the_other_words() -> None:
+    reading = parse_score("Yes, all fixed. 9 out of 10, would be 10 if faster.", "nps")
+    assert reading == ScoreReading(9, "Yes, all fixed. would be 10 if faster.", "ok")
+    assert parse_score("10/10 would recommend", "nps") == ScoreReading(10, "would recommend", "ok")
+
+
+def test_emoji_stars_with_variation_selectors() -> None:
+    assert parse_score("⭐️⭐️⭐️⭐️", "csat") == ScoreReading(4, "", "ok")
+
+
 def test_numbers_that_are_not_scores_are_ignored() -> None:
     for text in (
         "Order #12345 arrived on 3/4/2024 at 10:30.",
