@@ -441,7 +441,7 @@ def mailboxes(draw: st.DrawFn) -> list[ThreadInput]:
     return out
 
 
-@settings(max_examples=120, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(messages=mailboxes(), data=st.data())
 def test_grouping_does_not_depend_on_batch_order_or_boundaries(
     messages: list[ThreadInput], data: st.DataObject
