@@ -1,22 +1,76 @@
 """Tone of a customer's new words: negative, neutral or positive, with the phrase that carries it.
 
-First version: VADER per sentence, the most negative sentence wins. The
-interface (``Tone``, ``score_texts``) is stable; the model behind it improves.
+The model is small, fast and explains itself. Each sentence of the reply text
+gets a value on VADER's scale from four additive parts:
+
+1. word polarity: VADER's lexicon (MIT, read from the installed package)
+   overlaid with a hand-written support-mail lexicon, with VADER-style
+   negation ("not happy"), boosters ("very") and "but" weighting;
+2. support-mail patterns, hand-written regexes in groups (repeat contact,
+   "still not fixed", chasing, churn and refund words, escalation, elapsed
+   time, sarcasm such as "thanks for nothing", and resolved/thanks phrases);
+3. a linear word/bigram model trained on the UCI sentiment sentences
+   (CC BY 4.0, see ``tone_data/NOTICE.txt``; ``tools/train_tone.py``);
+4. emphasis (exclamation marks, shouting in capitals).
+
+The group multipliers, the mixing weight of part 3 and the thresholds are
+a dozen hyper-parameters in ``tone_data/tone_params.json``. The most negative
+sentence decides a message unless a clearly stronger positive one outweighs
+it, because customers often wrap a complaint in politeness ("Thanks. Still
+waiting for my refund."). Quoted lines (``>``) and everything below an
+"On ... wrote:" or "Original Message" header are ignored.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal
-
-if TYPE_CHECKING:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+from importlib import resources
+from typing import Literal
 
 ToneLabel = Literal["negative", "neutral", "positive"]
-_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+# Only the first part of a very long reply is read: the tone of a support
+# message sits in its first paragraphs, and this bounds the cost per message.
+MAX_CHARS = 6000
+_PHRASE_MAX = 240
+
+_SENTENCE_RE = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|\n\s*\n|\n(?=\s*[-*•]\s)|\s*\n(?=[A-Z])")
+_QUOTE_CUT_RE = re.compile(
+    r"^(?:On\b[^\n]{0,250}(?:\n[^\n]{0,250})?\bwrote:\s*$"
+    r"|-{2,}\s*(?:Original|Forwarded) Message\s*-{2,}"
+    r"|From:\s[^\n]+\n(?:[^\n]+\n){0,3}?(?:Sent|Date):\s)",
+    re.MULTILINE | re.IGNORECASE,
+)
+_QUOTED_LINE_RE = re.compile(r"^[ \t]*>[^\n]*\n?", re.MULTILINE)
+_NOISE_RE = re.compile(r"@\w+|https?://\S+|www\.\S+|\S+@\S+\.\w+")
+_TOKEN_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[!?,;:]|<3")
+_CAPS_RE = re.compile(r"\b[A-Z]{4,}\b")
+
+_NEGATORS = frozenset(
+    """not no never nothing nobody none neither nor without cannot cant can't dont don't doesnt doesn't
+    didnt didn't isnt isn't wasnt wasn't arent aren't werent weren't wont won't wouldnt wouldn't
+    couldnt couldn't shouldnt shouldn't havent haven't hasnt hasn't hadnt hadn't aint ain't
+    neednt needn't mustnt mustn't rarely seldom hardly barely""".split()
+)
+_BOOSTERS = {
+    **dict.fromkeys(
+        """absolutely amazingly awfully completely considerably decidedly deeply enormously entirely
+        especially exceptionally extremely fully greatly highly hugely incredibly intensely majorly
+        more most particularly purely quite really remarkably so substantially thoroughly totally
+        tremendously truly unbelievably utterly very super insanely ridiculously seriously""".split(),
+        0.293,
+    ),
+    **dict.fromkeys("barely hardly kinda slightly somewhat sorta little less partly".split(), -0.293),
+}
+_CLAUSE_BREAK = frozenset({",", ";", ":"})
+_CONTRAST = frozenset({"but", "however", "though", "although", "yet"})
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,37 +80,301 @@ class Tone:
     Attributes:
         score: -1 (very negative) to 1 (very positive).
         label: The class the score falls in.
-        phrase: The sentence that carries the tone ("" for neutral, empty text).
+        phrase: The customer's sentence that carries the tone ("" for neutral or empty text).
+        cues: The words or phrases in ``phrase`` that moved the score most, strongest first.
     """
 
     score: float
     label: ToneLabel
     phrase: str
+    cues: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    regex: re.Pattern[str]
+    group: str
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Model:
+    lexicon: dict[str, float]
+    patterns: tuple[_Pattern, ...]
+    # Zero-width finder of every place where some pattern can start, and for
+    # each literal found there the patterns to try (those whose start literal
+    # is a prefix of it): one cheap scan instead of two dozen regex scans.
+    trigger_re: re.Pattern[str]
+    candidates: dict[str, tuple[int, ...]]
+    ngrams: dict[str, float]
+    ngram_bias: float
+    params: dict[str, float]
+
+
+def _data_text(name: str) -> str:
+    return resources.files("outreach.tone_data").joinpath(name).read_text(encoding="utf-8")
+
+
+def _vader_lexicon() -> dict[str, float]:
+    # VADER is a declared dependency; reading its lexicon file avoids running
+    # its (slow) analyser while keeping its well-tested word polarities.
+    text = resources.files("vaderSentiment").joinpath("vader_lexicon.txt").read_text(encoding="utf-8")
+    lexicon: dict[str, float] = {}
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 2:
+            try:
+                lexicon[parts[0].lower()] = float(parts[1])
+            except ValueError:
+                continue
+    return lexicon
 
 
 @lru_cache(maxsize=1)
-def _analyzer() -> SentimentIntensityAnalyzer:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+def _model() -> _Model:
+    support = json.loads(_data_text("support_lexicon.json"))
+    lexicon = _vader_lexicon()
+    lexicon.update({k.lower(): float(v) for k, v in support["words"].items()})
+    # Polarity-free words cost a dict hit and a loop turn each; drop them.
+    lexicon = {k: v for k, v in lexicon.items() if v != 0.0}
+    patterns = tuple(_Pattern(re.compile(p["re"]), p["group"], float(p["weight"])) for p in support["patterns"])
+    starts: dict[str, set[int]] = {}
+    for index, p in enumerate(support["patterns"]):
+        for literal in p["first"]:
+            starts.setdefault(literal, set()).add(index)
+    candidates = {
+        literal: tuple(sorted({i for other, found in starts.items() if literal.startswith(other) for i in found}))
+        for literal in starts
+    }
+    linear = json.loads(_data_text("uci_ngram_weights.json"))
+    params = json.loads(_data_text("tone_params.json"))["params"]
+    return _Model(
+        lexicon=lexicon,
+        patterns=patterns,
+        trigger_re=re.compile(r"(?<!\w)(?=(" + _trie_regex(list(starts)) + "))"),
+        candidates=candidates,
+        ngrams=linear["weights"],
+        ngram_bias=float(linear["bias"]),
+        params={k: float(v) for k, v in params.items()},
+    )
 
-    return SentimentIntensityAnalyzer()
+
+def _trie_regex(literals: list[str]) -> str:
+    """A regex matching any of ``literals``, longest first, shaped as a trie (fast in ``re``)."""
+    root: dict[str, dict] = {}
+    for literal in literals:
+        node = root
+        for char in literal:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: dict[str, dict]) -> str:
+        branches = [re.escape(c) + build(child) for c, child in sorted(node.items()) if c]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(root)
 
 
-def score_text(text: str, negative_below: float = -0.05, positive_above: float = 0.05) -> Tone:
-    """Score one text by its sentences; the strongest negative sentence dominates."""
-    sentences = [s.strip() for s in _SENTENCE_RE.split(text) if s and s.strip()]
+def new_text(text: str) -> str:
+    """Cut quoted history from a reply: lines starting with ``>`` and everything below a reply header.
+
+    Args:
+        text: A reply body, possibly still holding the quoted thread.
+
+    Returns:
+        The customer's own new words (at most ``MAX_CHARS`` characters).
+    """
+    cut = _QUOTE_CUT_RE.search(text)
+    if cut:
+        text = text[: cut.start()]
+    if ">" in text:
+        text = _QUOTED_LINE_RE.sub("", text)
+    return text[:MAX_CHARS]
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text into sentences and list items, dropping empty pieces."""
+    return [s.strip() for s in _SENTENCE_RE.split(text) if s and not s.isspace()]
+
+
+def _matches(model: _Model, low: str) -> Iterator[tuple[_Pattern, re.Match[str]]]:
+    """Pattern matches in a lower-cased sentence (non-overlapping per pattern, like ``finditer``)."""
+    ends: dict[int, int] = {}
+    patterns = model.patterns
+    for trigger in model.trigger_re.finditer(low):
+        pos = trigger.start()
+        for index in model.candidates[trigger.group(1)]:
+            if pos < ends.get(index, 0):
+                continue
+            match = patterns[index].regex.match(low, pos)
+            if match:
+                ends[index] = match.end()
+                yield patterns[index], match
+
+
+def _features(model: _Model, sentence: str) -> tuple[float, dict[str, float], float, float]:
+    """Parts of one sentence's value: word polarity, pattern sums per group, linear logit, emphasis."""
+    low = sentence.lower().replace("’", "'")
+    if "@" in low or "http" in low or "www." in low:
+        low = _NOISE_RE.sub(" ", low)
+    toks = _TOKEN_RE.findall(low)
+    lexicon = model.lexicon
+    words = 0.0
+    hits = [i for i, t in enumerate(toks) if t in lexicon]
+    if hits:
+        contrast = -1
+        if not _CONTRAST.isdisjoint(toks):
+            for i, t in enumerate(toks):
+                if t in _CONTRAST and 0 < i < len(toks) - 1:
+                    contrast = i
+                    break
+        for i in hits:
+            value = lexicon[toks[i]]
+            if i > 0:
+                boost = _BOOSTERS.get(toks[i - 1])
+                if boost:
+                    value += boost if value > 0 else -boost
+                for back in range(i - 1, max(-1, i - 4), -1):
+                    prev = toks[back]
+                    if prev in _CLAUSE_BREAK:
+                        break
+                    if prev in _NEGATORS:
+                        value *= -0.74
+                        break
+            if contrast >= 0:
+                value *= 0.5 if i < contrast else 1.5
+            words += value
+    groups: dict[str, float] = {}
+    for pattern, match in _matches(model, low):
+        if pattern.group == "positive":
+            before = low[max(0, match.start() - 12) : match.start()].split()
+            if before and not _NEGATORS.isdisjoint(before[-2:]):
+                continue
+        groups[pattern.group] = groups.get(pattern.group, 0.0) + pattern.weight
+    if "sarcasm" in groups:
+        # "thanks for the delay" is not thanks.
+        groups.pop("positive", None)
+    # Presence, as in training; no bias, so a sentence of unknown words sits at 0.
+    get = model.ngrams.get
+    present = set(toks)
+    logit = sum(map(get, present, _zeros(len(present))))
+    if len(toks) > 1:
+        pairs = set(map(" ".join, zip(toks, toks[1:])))
+        logit += sum(map(get, pairs, _zeros(len(pairs))))
+    emphasis = 0.0
+    if "!" in low:
+        emphasis = min(low.count("!"), 4) * 0.292
+    if "?" in low and ("!" in low or low.count("?") > 1):
+        emphasis += 0.3
+    if low != sentence:
+        # Shouting: a few words in capitals inside normal text.
+        caps = len(_CAPS_RE.findall(sentence))
+        if caps and caps < len(toks):
+            emphasis += 0.4 * min(caps, 3)
+    return words, groups, logit, emphasis
+
+
+def _zeros(n: int) -> Iterable[float]:
+    return itertools.repeat(0.0, n)
+
+
+def _combine(params: dict[str, float], words: float, groups: dict[str, float], logit: float, emphasis: float) -> float:
+    value = words + params["ngram_weight"] * logit + params["bias"]
+    for group, total in groups.items():
+        value += params[f"{group}_weight"] * total
+    if value > 0:
+        value += emphasis
+    elif value < 0:
+        value -= emphasis
+    return value
+
+
+@lru_cache(maxsize=8192)
+def _sentence_value(sentence: str) -> float:
+    # Greetings, sign-offs and disclaimers repeat across a mailbox: cache them.
+    model = _model()
+    return _combine(model.params, *_features(model, sentence))
+
+
+def _normalise(value: float) -> float:
+    return value / math.sqrt(value * value + 15.0)
+
+
+def _cues(model: _Model, sentence: str, negative: bool) -> tuple[str, ...]:
+    low = sentence.lower().replace("’", "'")
+    found: list[tuple[float, str]] = []
+    for pattern, match in _matches(model, low):
+        if (pattern.weight < 0) == negative:
+            found.append((abs(pattern.weight) * model.params[f"{pattern.group}_weight"] + 10.0, match.group(0).strip()))
+    covered = " ".join(text for _, text in found)
+    for t in _TOKEN_RE.findall(low):
+        value = model.lexicon.get(t, 0.0)
+        if abs(value) >= 1.0 and (value < 0) == negative and t not in covered:
+            found.append((abs(value), t))
+    found.sort(key=lambda item: -item[0])
+    out: list[str] = []
+    for _, text in found:
+        if text not in out:
+            out.append(text)
+    return tuple(out[:4])
+
+
+def _clip(sentence: str) -> str:
+    sentence = " ".join(sentence.split())
+    return sentence if len(sentence) <= _PHRASE_MAX else sentence[: _PHRASE_MAX - 1].rstrip() + "…"
+
+
+def score_text(
+    text: str,
+    negative_below: float | None = None,
+    positive_above: float | None = None,
+) -> Tone:
+    """Score one reply text by its sentences; a clear complaint outweighs politeness.
+
+    Args:
+        text: The customer's reply (quoted history is cut here too).
+        negative_below: Scores below this are "negative" (default: the tuned threshold).
+        positive_above: Scores above this are "positive" (default: the tuned threshold).
+
+    Returns:
+        The message tone, the sentence that carries it and its cue words.
+    """
+    model = _model()
+    params = model.params
+    neg_t = params["negative_below"] if negative_below is None else negative_below
+    pos_t = params["positive_above"] if positive_above is None else positive_above
+    body = new_text(text) if text else ""
+    sentences = split_sentences(body)
     if not sentences:
         return Tone(0.0, "neutral", "")
-    analyzer = _analyzer()
-    scored = [(analyzer.polarity_scores(s)["compound"], s) for s in sentences[:40]]
-    worst = min(scored)
-    best = max(scored)
-    if worst[0] < negative_below:
-        return Tone(worst[0], "negative", worst[1])
-    if best[0] > positive_above:
-        return Tone(best[0], "positive", best[1])
-    return Tone(0.0, "neutral", "")
+    worst_value, worst = math.inf, ""
+    best_value, best = -math.inf, ""
+    for sentence in sentences:
+        value = _sentence_value(sentence)
+        if value < worst_value:
+            worst_value, worst = value, sentence
+        if value > best_value:
+            best_value, best = value, sentence
+    worst_score, best_score = _normalise(worst_value), _normalise(best_value)
+    # A complaint wins unless the best sentence is clearly stronger than it.
+    if worst_score < neg_t and -worst_score * params["negative_dominance"] >= best_score:
+        return Tone(round(worst_score, 4), "negative", _clip(worst), _cues(model, worst, True))
+    if best_score > pos_t:
+        return Tone(round(best_score, 4), "positive", _clip(best), _cues(model, best, False))
+    return Tone(round(best_score if abs(best_score) > abs(worst_score) else worst_score, 4), "neutral", "")
 
 
-def score_texts(texts: Sequence[str]) -> list[Tone]:
-    """Score many texts (the batch entry point detection uses)."""
+def score_texts(texts: Iterable[str] | Sequence[str]) -> list[Tone]:
+    """Score many texts with the default thresholds (the batch entry point detection uses).
+
+    Args:
+        texts: Reply texts, one per message.
+
+    Returns:
+        One ``Tone`` per text, in order.
+    """
+    _model()
     return [score_text(t) for t in texts]
