@@ -240,9 +240,15 @@ def _reply_subject(subject: str, fallback: str = "your message") -> str:
     return _shorten(f"Re: {core}", SUBJECT_MAX)
 
 
+@lru_cache(maxsize=64)
+def _email_root_str(templates_dir: str) -> str:
+    path = Path(templates_dir)
+    return str((path / "email" if (path / "email").is_dir() else path).resolve())
+
+
 def _email_root(templates_dir: Path) -> Path:
     """Accept either the templates folder (holding ``email/``) or ``email/`` itself."""
-    return templates_dir / "email" if (templates_dir / "email").is_dir() else templates_dir
+    return Path(_email_root_str(str(templates_dir)))
 
 
 @lru_cache(maxsize=16)
@@ -263,7 +269,7 @@ def _environment(root: str) -> jinja2.Environment:
 
 def environment(templates_dir: Path) -> jinja2.Environment:
     """The cached Jinja2 environment for a templates folder (one per folder)."""
-    return _environment(str(_email_root(Path(templates_dir)).resolve()))
+    return _environment(_email_root_str(str(templates_dir)))
 
 
 @lru_cache(maxsize=64)
@@ -316,7 +322,7 @@ def _render(kind: str, ctx: DraftContext, templates_dir: Path) -> tuple[Rendered
         if missing:
             raise TemplateError(f"survey needs a signed link for every score; missing {missing}")
     env = environment(templates_dir)
-    root = str(_email_root(Path(templates_dir)).resolve())
+    root = _email_root_str(str(templates_dir))
     language = _language(root, ctx.language)
     variables = _variables(ctx, language)
     name = f"{language}/{kind}"
@@ -464,12 +470,13 @@ def check_templates(templates_dir: Path) -> list[str]:
     of at most 78 characters; HTML tags balance; both bodies carry the
     unsubscribe link; survey HTML carries one link per score.
     """
+    _email_root_str.cache_clear()  # a check must see the folder as it is now
+    _languages.cache_clear()
     root = _email_root(Path(templates_dir))
     problems: list[str] = []
     if not root.is_dir():
         return [f"{root}: not a folder"]
     env = environment(templates_dir)
-    _languages.cache_clear()
     for path in sorted(root.rglob("*.j2")):
         name = path.relative_to(root).as_posix()
         try:
