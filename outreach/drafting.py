@@ -370,6 +370,51 @@ def render_draft(kind: str, ctx: DraftContext, templates_dir: Path) -> RenderedD
     return draft
 
 
+_URL_RE = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
+_HTML_FROM_TEXT_CSS = (
+    "body { margin: 0; padding: 0; }"
+    ".wrap { max-width: 560px; padding: 16px; font-family: -apple-system, 'Segoe UI', Helvetica, "
+    "Arial, sans-serif; font-size: 15px; line-height: 1.5; color: #222222; }"
+    "p { margin: 0 0 14px 0; }"
+    "blockquote { margin: 0 0 14px 0; padding: 2px 0 2px 12px; border-left: 3px solid #cccccc; color: #444444; }"
+    ".footer { margin-top: 24px; padding-top: 10px; border-top: 1px solid #eeeeee; font-size: 12px; color: #777777; }"
+    ".footer a { color: #777777; }"
+)
+
+
+def _paragraph_html(block: str) -> str:
+    from markupsafe import escape
+
+    lines = block.split("\n")
+    quoted = all(line.startswith("  ") for line in lines)
+    html = "<br>".join(
+        _URL_RE.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', str(escape(line.strip())))
+        for line in lines
+    )
+    return f"<blockquote>{html}</blockquote>" if quoted else f"<p>{html}</p>"
+
+
+def html_from_text(text: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """The HTML twin of an agent-edited plain-text body, styled like the templates.
+
+    Paragraphs become ``<p>``, indented blocks (the restated customer words)
+    ``<blockquote>``, links become clickable, and what follows the ``-- ``
+    delimiter becomes the small footer. Everything is escaped; CSS is inlined.
+    """
+    body, sep, footer = text.replace("\r\n", "\n").partition("\n-- \n")
+    blocks = [b for b in re.split(r"\n\s*\n", body.strip("\n")) if b.strip()]
+    parts = [_paragraph_html(b) for b in blocks]
+    if sep and footer.strip():
+        inner = _paragraph_html(footer.strip()).removeprefix("<p>").removesuffix("</p>")
+        parts.append(f'<div class="footer">{inner}</div>')
+    lang = re.sub(r"[^a-z-]", "", (language or DEFAULT_LANGUAGE).lower()) or DEFAULT_LANGUAGE
+    html = (
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><style>{_HTML_FROM_TEXT_CSS}</style>'
+        f'</head><body><div class="wrap">{"".join(parts)}</div></body></html>'
+    )
+    return _INLINER.inline(html)
+
+
 # --- checking the templates ----------------------------------------------------------------
 
 _VOID = frozenset(

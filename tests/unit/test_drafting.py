@@ -16,6 +16,7 @@ from outreach.drafting import (
     check_templates,
     context_dict,
     first_name,
+    html_from_text,
     html_problems,
     key_sentence,
     render_draft,
@@ -175,6 +176,20 @@ def test_check_templates_catches_broken_templates(tmp_path: Path) -> None:
     assert "looks like marketing" in problems
     assert "en/thank_you" in problems and "nope" in problems
     assert "en/apology.txt.j2:1: syntax error" in problems
+
+
+def test_html_from_text_rebuilds_an_edited_draft_safely() -> None:
+    text = (
+        "Hi Jane,\n\nYou wrote:\n\n  “<script>x()</script> & co”\n\nDone now.\n\nSam\n\n-- \n"
+        "Unsubscribe: https://outreach.example/unsubscribe/a.b?c=1&d=2\n"
+    )
+    html = html_from_text(text)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert re.search(r"<blockquote[^>]*>“&lt;script", html)
+    assert 'href="https://outreach.example/unsubscribe/a.b?c=1&amp;d=2"' in html
+    assert re.search(r'<div class="footer"[^>]*>Unsubscribe:', html)
+    assert "<style" not in html and 'style="' in html
+    assert html_problems(html) == []
 
 
 def test_environment_is_cached_per_folder() -> None:
