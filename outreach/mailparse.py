@@ -102,6 +102,7 @@ _MAIL_HEADERS = frozenset(
 )
 # RFC 5322 obsolete syntax allows blanks before the colon ("Subject  : Hi").
 _OBS_FIELD_RE = re.compile(rb"^([!-9;-~]{1,76})[ \t]+:", re.M)
+_COMPOUND_RE = re.compile(rb"(?im)^content-type:[ \t]*(?:multipart|message)/")
 _BOUNDARY_RE = re.compile(rb"(?i)boundary=\"?([^\";\r\n]{1,200})")
 _ENVELOPE_RE = re.compile(rb"^From \S*[ \t]+(.{10,80}?)[ \t]*$", re.M)
 _SECOND_ENVELOPE_RE = re.compile(rb"\n\nFrom \S+[ \t]+(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [^\n]{5,60}\n[!-9;-~]{1,76}:")
@@ -329,6 +330,29 @@ def _strip_envelope(data: bytes) -> tuple[bytes, datetime | None]:
     return rest, when
 
 
+def _parse_mime(data: bytes) -> Message:
+    """compat32 parse, skipping the line-by-line body pass for single-part mail.
+
+    The feed parser handles a non-multipart body by collecting its lines one
+    by one; parsing the header block alone and attaching the body as one
+    string gives the same message at twice the speed. Anything unusual
+    (a header block with stray lines, multipart or message/* types) takes
+    the full parse.
+    """
+    cut = data.find(b"\n\n")
+    cut_crlf = data.find(b"\r\n\r\n")
+    if cut < 0 and cut_crlf < 0:
+        return _PARSER.parsebytes(data)
+    end = cut + 2 if cut_crlf < 0 or 0 <= cut < cut_crlf else cut_crlf + 4
+    if _COMPOUND_RE.search(data, 0, end):
+        return _PARSER.parsebytes(data)
+    head = _PARSER.parsebytes(data[:end], headersonly=True)
+    if head.defects or head.get_payload() or head.get_content_maintype() in ("multipart", "message"):
+        return _PARSER.parsebytes(data)
+    head.set_payload(data[end:].decode("ascii", "surrogateescape"))
+    return head
+
+
 def _inside_final_boundary(data: bytes, pos: int) -> bool:
     """True when ``pos`` lies inside the top-level multipart (an attached mbox)."""
     head_end = data.find(b"\n\n")
@@ -503,15 +527,29 @@ def _part_text(part: Message, raw_ctype: str = "") -> str:
     return decode_bytes(payload, charset)
 
 
-def _walk_body(msg: Message) -> _Body:
-    """Collect text, HTML, attachment names and report parts, iteratively."""
+def _walk_body(msg: Message, root_headers: dict[str, str] | None = None) -> _Body:
+    """Collect text, HTML, attachment names and report parts, iteratively.
+
+    ``root_headers`` (first value per lower-cased name) spares the slow
+    linear header look-ups of ``Message.get`` on the top-level message.
+    """
     body = _Body()
     stack: list[Message] = [msg]
     seen = 0
     while stack and seen < _MAX_PARTS:
         part = stack.pop()
         seen += 1
-        ctype, raw_ctype = _content_type(part)
+        if part is msg and root_headers is not None:
+            raw_root = root_headers.get("content-type")
+            if raw_root is None:
+                ctype, raw_ctype = "text/plain", ""
+            else:
+                raw_ctype = raw_root
+                ctype = raw_root.split(";", 1)[0].strip().lower()
+                if ctype.count("/") != 1:
+                    ctype = "text/plain"
+        else:
+            ctype, raw_ctype = _content_type(part)
         payload = part.get_payload()
         if ctype == "message/delivery-status":
             if isinstance(payload, list):
@@ -535,7 +573,11 @@ def _walk_body(msg: Message) -> _Body:
             # Multipart (or an enclosed message): reverse so popping keeps order.
             stack.extend(p for p in reversed(payload) if isinstance(p, Message))
             continue
-        raw_disp = part.get("content-disposition")
+        raw_disp = (
+            root_headers.get("content-disposition")
+            if part is msg and root_headers is not None
+            else part.get("content-disposition")
+        )
         disposition = str(raw_disp).split(";", 1)[0].strip().lower() if raw_disp else ""
         filename = (
             _part_filename(part) if raw_disp or "name" in raw_ctype.lower() else None
@@ -723,7 +765,7 @@ def _parse(
         raise MessageParseError("no header block: the first line is not a header field")
     if _OBS_FIELD_RE.match(body_bytes[:100]):
         body_bytes = _fix_obsolete_fields(body_bytes)
-    msg = _PARSER.parsebytes(body_bytes)
+    msg = _parse_mime(body_bytes)
     every, first = _header_lists(msg)
     if not _MAIL_HEADERS.intersection(first):
         raise MessageParseError("no mail headers (From, To, Subject, Date, Message-ID...)")
@@ -752,7 +794,7 @@ def _parse(
     date = _choose_date(first.get("date", ""), every.get("received", []), envelope_date, fallback_date)
     subject = _WS_RE.sub(" ", decode_header_text(first.get("subject"))).strip()
 
-    body = _walk_body(msg)
+    body = _walk_body(msg, first)
     text = _body_text(body)
     reply_text = extract_reply(text)
     auto_kind = classify_lowercase(first, subject, text)
