@@ -76,7 +76,7 @@ def run_pipeline_with_prefect(
 
 
 def run_demo(settings: Settings, *, config: Path | None) -> dict[str, Any]:
+    prepare_prefect()
     from flows.demo import demo_flow
 
-    prepare_prefect()
     return demo_flow(str(config) if config else None)

@@ -15,7 +15,6 @@ def prepare_prefect(*, announce: bool = True) -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     if announce and not os.environ.get("PREFECT_API_URL"):
         sys.stderr.write(
             "Starting Prefect's temporary local server (about 15–30 s; set PREFECT_API_URL to use yours)…\n"

@@ -107,15 +107,7 @@ def thread_new_messages(store: Store) -> int:
     index = ThreadIndex.empty()
     index.load((as_input(row), int(row["thread_id"])) for row in store.threaded())
     update = index.add([as_input(r) for r in fresh], store.token_threads())
-    roots: dict[int, tuple[datetime, str]] = {}
-    by_key = {int(r["id"]): r for r in fresh}
-    for key, ref in update.assigned.items():
-        if ref < 0:
-            row = by_key[key]
-            when = _utc(row["date"])
-            if ref not in roots or when < roots[ref][0]:
-                roots[ref] = (when, row["message_id"])
-    store.apply_threads(update.assigned, update.merges, {p: mid for p, (_, mid) in roots.items()})
+    store.apply_threads(update.assigned, update.merges, update.new_roots)
     return len(fresh)
 
 

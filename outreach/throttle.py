@@ -266,4 +266,6 @@ def plan(
         free -= cost
         result.expected_replies += rates.get(kind, 0.3)
         result.expected_minutes += cost
+    # What is left once this plan goes out: that is what limits the next sends.
+    result.budget = Budget(hour_left, day_left, capacity, backlog, committed + result.expected_minutes, free, rates)
     return result
