@@ -93,7 +93,7 @@ _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
 # A header field line: printable name without spaces or colon, then a colon.
 # Bytes that may appear in mail text; what remains after deleting them are
 # control characters, which only binary data has in quantity.
-_TEXT_BYTES = bytes([9, 10, 11, 12, 13, *range(32, 256)])
+_TEXT_BYTES = bytes([9, 10, 11, 12, 13, 27, *range(32, 256)])  # 27: ESC of ISO-2022-JP
 _FIELD_RE = re.compile(rb"^[!-9;-~]{1,76}[ \t]*:")
 # The header names at least one of which a real message carries.
 _MAIL_HEADERS = frozenset(
@@ -141,13 +141,18 @@ _CHARSET_ALIASES = {
 _codec_cache: dict[str, str | None] = {}
 _SINGLE_BYTE_CODECS = ("cp125", "cp1252", "iso8859", "latin", "mac-", "mac_", "cp437", "cp850", "koi8")
 
-_html = html2text.HTML2Text()
-_html.body_width = 0
-_html.ignore_images = True
-_html.ignore_links = True
-_html.ignore_emphasis = True
-_html.ignore_tables = False
-_html.unicode_snob = True
+
+
+def _html_converter() -> html2text.HTML2Text:
+    """A fresh converter per document: html2text keeps parse state on the
+    instance, so sharing one would leak state between mails and threads."""
+    conv = html2text.HTML2Text()
+    conv.body_width = 0
+    conv.ignore_images = True
+    conv.ignore_links = True
+    conv.ignore_emphasis = True
+    conv.unicode_snob = True
+    return conv
 
 
 def _codec_for(charset: str | None) -> str | None:
@@ -287,7 +292,7 @@ def html_to_text(html: str) -> str:
     if len(html) > _MAX_HTML_CHARS:
         html = html[:_MAX_HTML_CHARS]
     try:
-        text = _html.handle(html)
+        text = _html_converter().handle(html)
     except (AssertionError, ValueError, IndexError, KeyError, TypeError, RecursionError):
         # html2text trips over some broken markup; drop the tags crudely.
         text = re.sub(r"<[^>]{0,2000}>", " ", html)
@@ -474,7 +479,8 @@ class _Body:
 
     def __init__(self) -> None:
         self.plain: list[str] = []
-        self.html: list[str] = []
+        # HTML parts stay undecoded until needed: most mail has a text part.
+        self.html: list[tuple[Message, str]] = []
         self.attachments: list[str] = []
         self.dsn_blocks: list[Message] = []
         self.feedback: list[Message] = []
@@ -587,7 +593,7 @@ def _walk_body(msg: Message, root_headers: dict[str, str] | None = None) -> _Bod
         elif filename and disposition != "inline":
             body.attachments.append(filename)  # a named text file, e.g. notes.txt
         elif ctype == "text/html":
-            body.html.append(_part_text(part, raw_ctype))
+            body.html.append((part, raw_ctype))
         else:
             body.plain.append(_part_text(part, raw_ctype))
     return body
@@ -598,7 +604,8 @@ def _body_text(body: _Body) -> str:
     if plain:
         text = plain
     elif body.html:
-        text = "\n\n".join(html_to_text(h) for h in body.html if h and not h.isspace())
+        htmls = (_part_text(part, raw_ctype) for part, raw_ctype in body.html)
+        text = "\n\n".join(html_to_text(h) for h in htmls if h and not h.isspace())
     else:
         text = ""
     if "\r" in text:
@@ -734,7 +741,8 @@ def parse_message(
             envelope gives a date (e.g. the IMAP INTERNALDATE).
 
     Returns:
-        The parsed message.
+        The parsed message. ``language`` is guessed from the reply text (else
+        the whole text) of mail a person wrote; machine mail gets ``None``.
 
     Raises:
         MessageParseError: When the bytes cannot become a message; its

@@ -253,3 +253,22 @@ def test_header_decoding_helpers() -> None:
     assert decode_header_text("=?utf-8?b?w6k?=") == "é"  # missing base64 padding
     assert decode_bytes(b"caf\xe9", "us-ascii") == "café"
     assert decode_bytes("Grüße".encode(), "iso-8859-1") == "Grüße"  # mislabelled UTF-8
+
+
+def test_cjk_mail_with_escape_sequences_is_not_taken_for_binary() -> None:
+    msg = parse_message(_raw("apache-spamassassin-t-data/nice/cjk/iso-2022-jp.2"))
+    assert msg.subject.startswith("[ports-jp 8947]")
+    assert msg.text  # decoded, not rejected as control-character garbage
+
+
+def test_alternative_prefers_plain_and_html_is_used_only_without_it() -> None:
+    alternative = (
+        'Content-Type: multipart/alternative; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nPlain words.\r\n"
+        "--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>HTML words.</p>\r\n--b--\r\n"
+    )
+    head = _msg("").decode().rstrip("\r\n") + "\r\n"  # the header block, open for one more field
+    msg = parse_message((head + alternative).encode())
+    assert msg.text == "Plain words."
+    blank_plain = alternative.replace("Plain words.", "   ")
+    assert parse_message((head + blank_plain).encode()).text == "HTML words."
