@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["extract_reply"]
+__all__ = ["extract_reply", "normalise_ws"]
 
 # Only this many characters of a line are ever matched against a pattern:
 # markers and headers are short, and the bound rules out pathological cost.
@@ -250,10 +250,12 @@ def _header_block(lines: list[str], kinds: list[str], i: int) -> int:
 def _joined_marker(
     lines: list[str], i: int, known_not_marker: bool = False, colon_ends: frozenset[int] | None = None
 ) -> int:
-    """Lines covered by a reply marker starting at ``i`` (1–3), 0 if none.
+    """Lines covered by a reply marker starting at ``i`` (1–6), 0 if none.
 
     Mail clients wrap long "On <date>, <name> <addr> wrote:" lines, so a line
-    that starts like a marker is tried joined with up to two following lines.
+    that starts like a marker (or names an address) is tried joined with up to
+    five following lines. ``colon_ends`` (indexes of lines ending with ":")
+    lets the caller skip the join for the many lines no marker can start at.
     """
     first = _strip_quote(lines[i])[:_LINE_CAP]
     if not known_not_marker and _is_marker(first):
