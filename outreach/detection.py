@@ -22,6 +22,7 @@ outreach already sent, quiet beyond the lookback) or that fits no kind.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -98,15 +99,16 @@ def detect(inp: DetectionInput, settings: Settings, now: datetime) -> list[Candi
     kind = kinds[kinds != ""]
     prio = _priorities(chosen, kind, settings)
     phrases = _fill_phrases(chosen)
+    records = chosen.to_dict("index")
     found = [
         Candidate(
             thread_id=int(tid),
-            customer=str(chosen.at[tid, "customer"] or ""),
+            customer=str(row["customer"] or ""),
             kind=kind.at[tid],
             priority=int(prio.at[tid]),
-            reasons=_reasons(chosen.loc[tid], kind.at[tid], settings, phrases.get(tid)),
+            reasons=_reasons(row, kind.at[tid], settings, phrases.get(int(tid))),
         )
-        for tid in chosen.index
+        for tid, row in records.items()
     ]
     found.sort(key=lambda c: (-c.priority, c.thread_id))
     return found
@@ -189,7 +191,7 @@ def _hours(value: float) -> str:
     return f"{value:.0f}" if value >= 10 else f"{value:.1f}".rstrip("0").rstrip(".")
 
 
-def _reasons(row: pd.Series, kind: str, settings: Settings, phrase: str | None) -> list[str]:
+def _reasons(row: Mapping[str, Any], kind: str, settings: Settings, phrase: str | None) -> list[str]:
     """Sentences quoting the evidence, the one that decided the kind first."""
     det = settings.detection
     neg = det.negative_threshold

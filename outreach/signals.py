@@ -151,10 +151,27 @@ def _phrase_regex(phrases: list[str], *, whole_word: bool = False) -> str | None
     return rf"(?i)\b(?:{alternation}){tail}"
 
 
-def _sentence_with(pattern: str) -> str:
-    """A regex capturing the sentence (bounded) that contains ``pattern``."""
-    inner = pattern.removeprefix("(?i)")
-    return rf"(?i)([^.!?\n]{{0,120}}{inner}[^.!?\n]{{0,120}}[.!?]?)"
+def _find(texts: pd.Series, pattern: str) -> pd.DataFrame:
+    """First match of ``pattern`` per text (``word``) and the sentence around it (``quote``).
+
+    One plain regex search per text, then string slicing: a single pattern
+    that also captured the sentence would backtrack at every position.
+    """
+    rx = re.compile(pattern)
+
+    def one(text: str) -> tuple[str, str] | None:
+        m = rx.search(text)
+        if m is None:
+            return None
+        start = max(text.rfind(c, 0, m.start()) for c in ".!?\n") + 1
+        ends = [i for i in (text.find(c, m.end()) for c in ".!?\n") if i >= 0]
+        end = min(ends) + 1 if ends else len(text)
+        return m.group(0), text[start:end].strip().rstrip("\n")
+
+    found = texts.map(one).dropna()
+    return pd.DataFrame(
+        {"word": [w for w, _ in found], "quote": [q for _, q in found]}, index=found.index, dtype=object
+    )
 
 
 def _ts(moment: datetime) -> pd.Timestamp:
@@ -293,7 +310,7 @@ def compute_signals(inp: DetectionInput, settings: Settings, now: datetime) -> p
     sig["promise_bh"] = np.nan
     sig["promise_deadline"] = pd.Series(pd.NaT, index=ids, dtype="datetime64[ns, UTC]")
     if promise_re and len(out_text):
-        quote = out_text.str.extract(_sentence_with(promise_re), expand=False)
+        quote = _find(out_text, promise_re)["quote"].reindex(out_text.index)
         has = quote.notna()
         open_ = has & (sig["last_from"].reindex(has.index).eq("out") | sig["closing"].reindex(has.index))
         pids = has.index[open_.to_numpy()]
@@ -321,9 +338,9 @@ def compute_signals(inp: DetectionInput, settings: Settings, now: datetime) -> p
     sig["churn_quote"] = ""
     churn_re = _phrase_regex(det.churn_phrases)
     if churn_re and len(cust):
-        found = cust["reply_text"].str.extract(rf"(?P<quote>[^.!?\n]{{0,80}}(?P<word>{churn_re.removeprefix('(?i)')})[^.!?\n]{{0,80}}[.!?]?)", flags=re.I)
-        found["thread_id"] = cust["thread_id"]
-        first = found.dropna(subset=["word"]).drop_duplicates("thread_id").set_index("thread_id")
+        found = _find(cust["reply_text"], churn_re)
+        found["thread_id"] = cust.loc[found.index, "thread_id"]
+        first = found.drop_duplicates("thread_id").set_index("thread_id")
         sig.loc[first.index, "churn_phrase"] = first["word"].str.lower()
         sig.loc[first.index, "churn_quote"] = first["quote"].str.strip()
         sig["churn"] = (sig["churn_phrase"] != "") & ~sig["closing"]
@@ -338,7 +355,7 @@ def compute_signals(inp: DetectionInput, settings: Settings, now: datetime) -> p
         window = (cust["date"] >= _ts(inc.start)) & (cust["date"] <= _ts(inc.end) + after_h)
         if not window.any():
             continue
-        hit = cust.loc[window, "reply_text"].str.extract(_sentence_with(inc_re), expand=False).dropna()
+        hit = _find(cust.loc[window, "reply_text"], inc_re)["quote"]
         hit_threads = pd.Series(hit.to_numpy(), index=cust.loc[hit.index, "thread_id"].to_numpy())
         hit_threads = hit_threads[~hit_threads.index.duplicated()]
         fresh = hit_threads.index[sig.loc[hit_threads.index, "incident"] == ""]

@@ -684,7 +684,7 @@ def _unhappy(b: _Builder, lo: float, hi: float, situation: str, expected: str | 
             pass
         elif situation == "silent_unhappy" and quiet >= 4.5:
             return th.done(situation, expected)
-        if situation == "unhappy_answered_recently" and quiet <= 2.0:
+        elif situation == "unhappy_answered_recently" and quiet <= 2.0:
             return th.done(situation, expected)
         th.cust.threads -= 1
     raise RuntimeError(f"could not place {situation}")
