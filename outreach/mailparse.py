@@ -105,7 +105,11 @@ _OBS_FIELD_RE = re.compile(rb"^([!-9;-~]{1,76})[ \t]+:", re.M)
 _COMPOUND_RE = re.compile(rb"(?im)^content-type:[ \t]*(?:multipart|message)/")
 _BOUNDARY_RE = re.compile(rb"(?i)boundary=\"?([^\";\r\n]{1,200})")
 _ENVELOPE_RE = re.compile(rb"^From \S*[ \t]+(.{10,80}?)[ \t]*$", re.M)
-_SECOND_ENVELOPE_RE = re.compile(rb"\n\nFrom \S+[ \t]+(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [^\n]{5,60}\n[!-9;-~]{1,76}:")
+# Another mbox envelope: a "From " line followed by two header fields (some
+# writers omit the blank line before it, so that is not required).
+_SECOND_ENVELOPE_RE = re.compile(
+    rb"\nFrom (?![ \t]*:)[^\r\n]{0,200}\r?\n[!-9;-~]{1,76}:[^\r\n]{0,998}\r?\n[!-9;-~]{1,76}:"
+)
 _MSGID_RE = re.compile(r"<([^<>\s]{1,500})>")
 _BARE_MSGID_RE = re.compile(r"^\s*([^<>\s@]{1,400}@[^<>\s@]{1,200})\s*$")
 _FOLD_RE = re.compile(r"\r?\n[ \t]*")
@@ -325,7 +329,11 @@ def _strip_envelope(data: bytes) -> tuple[bytes, datetime | None]:
         raise MessageParseError("only an mbox envelope line, no message")
     line = data[:end].rstrip(b"\r")
     rest = data[end + 1 :]
-    second = _SECOND_ENVELOPE_RE.search(rest)
+    # Envelopes only start after a message's header block.
+    body_start = rest.find(b"\n\n")
+    if body_start < 0:
+        body_start = rest.find(b"\n\r\n")
+    second = _SECOND_ENVELOPE_RE.search(rest, max(body_start, 0))
     if second and not _inside_final_boundary(rest, second.start()):
         raise MessageParseError("mbox file with several messages; read it with the mbox source")
     when = None

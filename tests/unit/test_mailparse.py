@@ -150,8 +150,13 @@ def test_outlook_msg_and_other_non_mail_are_rejected_with_reason() -> None:
 
 
 def test_mbox_with_several_messages_is_rejected_single_envelope_is_parsed() -> None:
-    with pytest.raises(MessageParseError, match="mbox file with several messages"):
-        parse_message(_raw("jstedfast-MimeKit/mbox/content-length.mbox.txt"))
+    for rel in ("jstedfast-MimeKit/mbox/content-length.mbox.txt", "jstedfast-MimeKit/mbox/simple.mbox.txt"):
+        with pytest.raises(MessageParseError, match="mbox file with several messages"):
+            parse_message(_raw(rel))
+    # One message whose body has an unquoted "From " line is still one message.
+    single = parse_message(_raw("cpython-test_email/mailbox_01.mbox"), fallback_date=datetime(2020, 1, 1, tzinfo=UTC))
+    assert single.subject == "unquoted From in body; extra info on From line"
+    assert "From time to time" in single.text
     one = parse_message(b"From jane@example.org Tue Apr  2 10:00:00 2024\n" + _msg())
     assert one.from_address == "jane.doe@example.org"
     # An mbox attached inside a MIME part is not a second message.
