@@ -74,6 +74,16 @@ class ProviderError(OutreachError):
         super().__init__(f"{provider}{code}: {problem}")
 
 
+class ProviderOutcomeUnknown(ProviderError):
+    """The request reached the provider but no answer came back: it may have been sent.
+
+    Never retried automatically; the draft becomes ``unknown`` for an operator.
+    """
+
+    def __init__(self, provider: str, problem: str, *, status_code: int | None = None) -> None:
+        super().__init__(provider, problem, status_code=status_code, retryable=False)
+
+
 class TemplateError(OutreachError):
     """A template is missing, broken, or uses an undefined variable."""
 
