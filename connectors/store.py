@@ -433,6 +433,7 @@ class Store:
             messages.c.date,
             messages.c.subject,
             messages.c.auto_kind,
+            messages.c.tone,
         ]
         if text_columns:
             mcols.append(messages.c.reply_text)
@@ -1024,6 +1025,7 @@ def _message_row(mailbox_id: int, m: StoredMessage, now: datetime) -> dict[str, 
         "attachments": list(p.attachments),
         "reply_token": p.reply_token,
         "language": p.language,
+        "tone": m.tone,
         "created_at": now,
     }
 

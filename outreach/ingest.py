@@ -49,4 +49,19 @@ def parse_batch(
                 parsed=parsed,
             )
         )
-    return stored, bad
+    return _with_tone(stored), bad
+
+
+def _with_tone(stored: list[StoredMessage]) -> list[StoredMessage]:
+    """Score customers' own words once, here, so detection never re-scores the whole store."""
+    from dataclasses import replace
+
+    from outreach.tone import score_texts
+
+    human = [i for i, m in enumerate(stored) if m.direction == "in" and m.parsed.auto_kind is None]
+    if not human:
+        return stored
+    tones = score_texts([stored[i].parsed.reply_text for i in human])
+    for i, tone in zip(human, tones, strict=True):
+        stored[i] = replace(stored[i], tone=tone.score)
+    return stored

@@ -101,6 +101,8 @@ class StoredMessage:
     uid: int
     direction: Direction
     parsed: ParsedMessage
+    tone: float | None = None
+    """Tone of a customer's own words, scored once at ingest (None for staff and robots)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,21 +75,27 @@ def test_outbox_messages_are_real_and_go_only_to_customers(demo: dict[str, Any])
     assert len(ids) == len(files)
 
 
-def store_threads(cwd: Path) -> dict[str, int]:
-    with sqlite3.connect(cwd / "data" / "demo.db") as db:
+def store_threads(db_path: Path) -> dict[str, int]:
+    with sqlite3.connect(db_path) as db:
         return {mid: tid for mid, tid in db.execute("SELECT message_id, thread_id FROM messages")}
 
 
 def test_detection_finds_the_planted_situations(demo: dict[str, Any]) -> None:
+    """Sync the sample into a fresh store (real parser and threader), then detect."""
     truth = demo["truth"]
-    result = run_cli(demo["cwd"], demo["env"], "detect", "--json", "--as-of", truth["as_of"])
+    fresh = demo["cwd"] / "data" / "fresh.db"
+    env = {**demo["env"], "OUTREACH_STORE__URL": f"sqlite:///{fresh}"}
+    mbox = demo["cwd"] / "data" / "sample" / "sample.mbox"
+    synced = run_cli(demo["cwd"], env, "sync", "--source", f"mbox:{mbox}")
+    assert synced.returncode == 0, synced.stderr
+    result = run_cli(demo["cwd"], env, "detect", "--json", "--as-of", truth["as_of"])
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout)
     for c in found:
         assert set(c) >= {"thread_id", "customer", "kind", "priority", "reasons"}
         assert c["kind"] in KINDS and 0 <= c["priority"] <= 100 and c["reasons"]
         assert all(isinstance(r, str) and r for r in c["reasons"])
-    by_message = store_threads(demo["cwd"])
+    by_message = store_threads(fresh)
     expected: dict[int, str] = {}
     for t in truth["threads"]:
         tid = by_message.get(t["root_message_id"]) or next(
