@@ -125,6 +125,7 @@ class SmtpSettings(Section):
     ssl: bool = Field(False, description="Implicit TLS (port 465).")
     starttls: bool = Field(True, description="STARTTLS after connecting.")
     timeout_seconds: float = Field(30.0, gt=0, description="Socket timeout.")
+    ca_file: str = Field("", description="CA bundle to verify the server; empty: system CAs.")
 
 
 class OutboxSettings(Section):
@@ -314,6 +315,9 @@ class ReviewSettings(Section):
     )
     session_minutes: int = Field(480, gt=0, description="Sessions expire after.")
     login_attempts_per_minute: int = Field(5, gt=0, description="Login rate limit per address.")
+    secure_cookies: bool = Field(
+        False, description="Send the session cookie over HTTPS only (set true behind TLS)."
+    )
 
 
 class ReportSettings(Section):
