@@ -98,7 +98,9 @@ class MaildirSource:
                 data = box.get_bytes(key)
             except (OSError, KeyError):
                 continue  # delivered and removed while we walked: the next sync sees the truth
-            batch.messages.append(RawMessage(folder, 1, uid, data, sent_folder=sent))
+            batch.messages.append(
+                RawMessage(folder, 1, uid, data, sent_folder=sent, received_at=_delivered_at(key))
+            )
             batch.last_uid = uid
             if len(batch.messages) >= batch_size:
                 yield batch
@@ -107,6 +109,12 @@ class MaildirSource:
 
     def close(self) -> None:
         """Nothing stays open between batches."""
+
+
+def _delivered_at(key: str) -> datetime | None:
+    """Maildir file names start with the delivery time in seconds ("1382298770.002930_1.host")."""
+    head = key.split(".", 1)[0]
+    return datetime.fromtimestamp(int(head), UTC) if head.isdigit() else None
 
 
 class FileOutbox:

@@ -27,7 +27,9 @@ def parse_batch(
     local, domain = settings.sender.reply_local, settings.sender.reply_domain
     for raw in raws:
         try:
-            parsed = parse_message(raw.data, reply_local=local, reply_domain=domain)
+            parsed = parse_message(
+                raw.data, reply_local=local, reply_domain=domain, fallback_date=raw.received_at
+            )
         except MessageParseError as exc:
             bad.append(
                 Quarantined(

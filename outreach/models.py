@@ -41,6 +41,8 @@ class RawMessage:
         uid: IMAP UID, or the position/key in a file source (unique per folder).
         data: The RFC 5322 bytes.
         sent_folder: True when the folder holds staff replies.
+        received_at: When the server got it (IMAP INTERNALDATE, Maildir delivery
+            time): the date of last resort for mail without usable headers.
     """
 
     folder: str
@@ -48,6 +50,7 @@ class RawMessage:
     uid: int
     data: bytes
     sent_folder: bool = False
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,3 +88,19 @@ def test_outbox_writes_a_real_message_once(tmp_path: Path) -> None:
 def test_outbox_dry_run_writes_nothing(tmp_path: Path) -> None:
     FileOutbox(tmp_path / "out").send(outgoing(), dry_run=True)
     assert not (tmp_path / "out").exists()
+
+
+def test_maildir_delivery_time_dates_mail_without_a_date_header(tmp_path: Path) -> None:
+    from outreach.ingest import parse_batch
+    from outreach.settings import Settings
+
+    md = tmp_path / "md"
+    for sub in ("cur", "new", "tmp"):
+        (md / sub).mkdir(parents=True)
+    (md / "new" / "1773400000.M1P1.host").write_bytes(
+        b"From: c@example.com\r\nTo: support@example.com\r\nSubject: no date\r\n\r\nHello\r\n"
+    )
+    raws = [m for b in MaildirSource(md).fetch_new("INBOX", None, 10) for m in b.messages]
+    stored, quarantined = parse_batch(raws, Settings())
+    assert quarantined == []
+    assert stored[0].parsed.date.timestamp() == 1773400000
