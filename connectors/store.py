@@ -796,6 +796,14 @@ class Store:
             detail={"provider": provider, "retryable": retryable},
         )
 
+    def settle_unknown(self, draft_id: int, *, provider: str, error: str, now: datetime) -> None:
+        """The provider may have accepted it (no answer came back): an operator decides, never a resend."""
+        self.transition(
+            draft_id, "unknown", actor="sender", action="send_unknown", now=now, expect={"sending"},
+            values={"provider": provider, "error": error[:2000]},
+            detail={"provider": provider},
+        )
+
     def throttle_inputs(self, conn: Connection, now: datetime, pressure_days: float) -> dict[str, Any]:
         """Everything the throttle needs, read inside the send lock."""
         import pandas as pd

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from connectors.store import Store
-from outreach.errors import ConfigError, OutreachError, ProviderError
+from outreach.errors import ConfigError, OutreachError, ProviderError, ProviderOutcomeUnknown
 from outreach.ingest import parse_batch
 from outreach.models import Candidate
 from outreach.ports import MessageSource, Sender
@@ -302,6 +302,10 @@ def send(
             continue
         try:
             result = sender.send(outgoing_for(row, settings, key))
+        except ProviderOutcomeUnknown as exc:
+            store.settle_unknown(draft_id, provider=sender.name, error=str(exc), now=now)
+            report.unknown += 1
+            continue
         except ProviderError as exc:
             store.settle_failed(
                 draft_id, provider=sender.name, error=str(exc), retryable=exc.retryable, now=now
