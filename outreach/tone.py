@@ -49,7 +49,7 @@ _QUOTE_CUT_RE = re.compile(
 )
 _QUOTED_LINE_RE = re.compile(r"^[ \t]*>[^\n]*\n?", re.MULTILINE)
 _NOISE_RE = re.compile(r"@\w+|https?://\S+|www\.\S+|\S+@\S+\.\w+")
-_TOKEN_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[!?,;:]|<3")
+_TOKEN_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[!?,;:]|<3|[\u2600-\u27bf\U0001f300-\U0001faff]")
 _CAPS_RE = re.compile(r"\b[A-Z]{4,}\b")
 
 _NEGATORS = frozenset(
@@ -215,14 +215,25 @@ def _matches(model: _Model, low: str) -> Iterator[tuple[_Pattern, re.Match[str]]
                 yield patterns[index], match
 
 
-def _features(model: _Model, sentence: str) -> tuple[float, dict[str, float], float, float]:
-    """Parts of one sentence's value: word polarity, pattern sums per group, linear logit, emphasis."""
-    low = sentence.lower().replace("’", "'")
+def _features(
+    model: _Model, sentence: str, cues: list[tuple[float, str]] | None = None
+) -> tuple[float, dict[str, float], float, float]:
+    """Parts of one sentence's value: word polarity, pattern sums per group, linear logit, emphasis.
+
+    When ``cues`` is given, the evidence found is appended to it as (signed weight, text).
+    """
+    low = sentence.lower()
+    if "’" in low:
+        low = low.replace("’", "'")
     if "@" in low or "http" in low or "www." in low:
         low = _NOISE_RE.sub(" ", low)
     toks = _TOKEN_RE.findall(low)
     lexicon = model.lexicon
     words = 0.0
+    # The n-gram model knows a negated polar word as "not_<word>" (see
+    # tools/train_tone.py): swap those weights in where negation is found.
+    get = model.ngrams.get
+    negation_shift = 0.0
     hits = [i for i, t in enumerate(toks) if t in lexicon]
     if hits:
         contrast = -1
@@ -243,10 +254,13 @@ def _features(model: _Model, sentence: str) -> tuple[float, dict[str, float], fl
                         break
                     if prev in _NEGATORS:
                         value *= -0.74
+                        negation_shift += get("not_" + toks[i], 0.0) - get(toks[i], 0.0)
                         break
             if contrast >= 0:
                 value *= 0.5 if i < contrast else 1.5
             words += value
+            if cues is not None and abs(value) >= 0.9:
+                cues.append((value, toks[i] if (value > 0) == (lexicon[toks[i]] > 0) else " ".join(toks[back : i + 1])))
     groups: dict[str, float] = {}
     for pattern, match in _matches(model, low):
         if pattern.group == "positive":
@@ -254,13 +268,14 @@ def _features(model: _Model, sentence: str) -> tuple[float, dict[str, float], fl
             if before and not _NEGATORS.isdisjoint(before[-2:]):
                 continue
         groups[pattern.group] = groups.get(pattern.group, 0.0) + pattern.weight
+        if cues is not None:
+            cues.append((pattern.weight * model.params[f"{pattern.group}_weight"] * 3.0, match.group(0).strip()))
     if "sarcasm" in groups:
         # "thanks for the delay" is not thanks.
         groups.pop("positive", None)
     # Presence, as in training; no bias, so a sentence of unknown words sits at 0.
-    get = model.ngrams.get
     present = set(toks)
-    logit = sum(map(get, present, _zeros(len(present))))
+    logit = negation_shift + sum(map(get, present, _zeros(len(present))))
     if len(toks) > 1:
         pairs = set(map(" ".join, zip(toks, toks[1:])))
         logit += sum(map(get, pairs, _zeros(len(pairs))))
@@ -293,32 +308,26 @@ def _combine(params: dict[str, float], words: float, groups: dict[str, float], l
 
 
 @lru_cache(maxsize=8192)
-def _sentence_value(sentence: str) -> float:
+def _sentence_value(sentence: str) -> tuple[float, tuple[tuple[float, str], ...]]:
     # Greetings, sign-offs and disclaimers repeat across a mailbox: cache them.
     model = _model()
-    return _combine(model.params, *_features(model, sentence))
+    cues: list[tuple[float, str]] = []
+    return _combine(model.params, *_features(model, sentence, cues)), tuple(cues)
 
 
 def _normalise(value: float) -> float:
     return value / math.sqrt(value * value + 15.0)
 
 
-def _cues(model: _Model, sentence: str, negative: bool) -> tuple[str, ...]:
-    low = sentence.lower().replace("’", "'")
-    found: list[tuple[float, str]] = []
-    for pattern, match in _matches(model, low):
-        if (pattern.weight < 0) == negative:
-            found.append((abs(pattern.weight) * model.params[f"{pattern.group}_weight"] + 10.0, match.group(0).strip()))
-    covered = " ".join(text for _, text in found)
-    for t in _TOKEN_RE.findall(low):
-        value = model.lexicon.get(t, 0.0)
-        if abs(value) >= 1.0 and (value < 0) == negative and t not in covered:
-            found.append((abs(value), t))
-    found.sort(key=lambda item: -item[0])
+def _cues(evidence: tuple[tuple[float, str], ...], negative: bool) -> tuple[str, ...]:
+    """The strongest pieces of evidence on the winning side; a phrase absorbs the words inside it."""
+    side = sorted((w for w in evidence if (w[0] < 0) == negative), key=lambda w: -abs(w[0]))
     out: list[str] = []
-    for _, text in found:
-        if text not in out:
-            out.append(text)
+    for _, text in side:
+        if not text or any(text in kept for kept in out):
+            continue
+        out = [kept for kept in out if kept not in text]
+        out.append(text)
     return tuple(out[:4])
 
 
@@ -350,20 +359,27 @@ def score_text(
     sentences = split_sentences(body)
     if not sentences:
         return Tone(0.0, "neutral", "")
-    worst_value, worst = math.inf, ""
-    best_value, best = -math.inf, ""
+    worst_value, worst, worst_cues = math.inf, "", ()
+    best_value, best, best_cues = -math.inf, "", ()
+    against = favour = 0.0
     for sentence in sentences:
-        value = _sentence_value(sentence)
+        value, evidence = _sentence_value(sentence)
+        if value < 0:
+            against -= value
+        else:
+            favour += value
         if value < worst_value:
-            worst_value, worst = value, sentence
+            worst_value, worst, worst_cues = value, sentence, evidence
         if value > best_value:
-            best_value, best = value, sentence
+            best_value, best, best_cues = value, sentence, evidence
     worst_score, best_score = _normalise(worst_value), _normalise(best_value)
-    # A complaint wins unless the best sentence is clearly stronger than it.
-    if worst_score < neg_t and -worst_score * params["negative_dominance"] >= best_score:
-        return Tone(round(worst_score, 4), "negative", _clip(worst), _cues(model, worst, True))
+    # A complaint wins unless the message's praise clearly outweighs all its
+    # complaints: politeness around a complaint does not hide it, while one
+    # sour sentence in a long happy message does not make it negative.
+    if worst_score < neg_t and against * params["negative_dominance"] >= favour:
+        return Tone(round(worst_score, 4), "negative", _clip(worst), _cues(worst_cues, True))
     if best_score > pos_t:
-        return Tone(round(best_score, 4), "positive", _clip(best), _cues(model, best, False))
+        return Tone(round(best_score, 4), "positive", _clip(best), _cues(best_cues, False))
     return Tone(round(best_score if abs(best_score) > abs(worst_score) else worst_score, 4), "neutral", "")
 
 

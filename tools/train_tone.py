@@ -61,13 +61,36 @@ STOPWORDS = frozenset(
     these those i me my we our you your he she they them his her their there here what which who whom when where
     why how do does did done have has had having will would shall should can could may might must about into
     over after before again then than so if just also up down out off all any each some such own same other
-    get got go going went one two 3 s t ve ll re d m , ; : ! ?""".split()
+    get got go going went one two 3 s t ve ll re d m , ; : ! ?
+    ok okay fine alright sure yes yeah hi hello dear regards""".split()
 )
 
 
+def negated(toks: list[str]) -> list[str]:
+    """Mark polar words under negation as ``not_<word>``, exactly where the runtime finds negation."""
+    from outreach.tone import _CLAUSE_BREAK, _NEGATORS, _model
+
+    lexicon = _model().lexicon
+    out = list(toks)
+    for i, t in enumerate(toks):
+        if t not in lexicon:
+            continue
+        for back in range(i - 1, max(-1, i - 4), -1):
+            if toks[back] in _CLAUSE_BREAK:
+                break
+            if toks[back] in _NEGATORS:
+                out[i] = "not_" + t
+                break
+    return out
+
+
 def ngrams(toks: list[str]) -> list[str]:
-    """Unigrams and bigrams, as the runtime counts them (presence), minus function-word-only ones."""
-    uni = [t for t in toks if t not in STOPWORDS and not t.isdigit()]
+    """Unigrams (polar words under negation marked) and bigrams, minus function-word-only ones."""
+    from outreach.tone import _NEGATORS
+
+    # A negator's effect is carried by the marked word and the bigrams; a bare
+    # "not" would also count against every "not bad".
+    uni = [t for t in negated(toks) if t not in STOPWORDS and t not in _NEGATORS and not t.isdigit()]
     bi = [a + " " + b for a, b in zip(toks, toks[1:]) if not (a in STOPWORDS and b in STOPWORDS)]
     return uni + bi
 

@@ -35,12 +35,13 @@ AIRLINE = ROOT / ".." / "shared" / "corpus" / "C_labelled_sentiment" / "twitter-
 PARAMS = ROOT / "outreach" / "tone_data" / "tone_params.json"
 GROUPS = ("complaint", "churn", "escalation", "chase", "time", "sarcasm", "positive")
 MIN_PRECISION = 0.92
-NEUTRAL_PENALTY = 0.3
+NEUTRAL_PENALTY = 0.15
 GRID = {
     "ngram_weight": [0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0],
-    "bias": [-1.0, -0.6, -0.3, 0.0, 0.3],
+    # No negative bias: a sentence without any cue must never read as negative ("Ok.").
+    "bias": [0.0],
     **{f"{g}_weight": [0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0] for g in GROUPS},
-    "negative_below": [-0.02, -0.05, -0.1, -0.15, -0.2, -0.3],
+    "negative_below": [-0.05, -0.1, -0.15, -0.2, -0.3],
     "positive_above": [0.05, 0.1, 0.2],
     "negative_dominance": [0.5, 0.75, 1.0, 1.5, 2.0, 3.0],
 }
@@ -80,8 +81,10 @@ def predict(parts: np.ndarray, starts: np.ndarray, p: dict[str, float]) -> np.nd
     worst = np.minimum.reduceat(value, starts)
     best = np.maximum.reduceat(value, starts)
     worst_s = worst / np.sqrt(worst * worst + 15.0)
-    best_s = best / np.sqrt(best * best + 15.0)
-    return (worst_s < p["negative_below"]) & (-worst_s * p["negative_dominance"] >= best_s)
+    del best
+    against = -np.add.reduceat(np.minimum(value, 0.0), starts)
+    for_ = np.add.reduceat(np.maximum(value, 0.0), starts)
+    return (worst_s < p["negative_below"]) & (against * p["negative_dominance"] >= for_)
 
 
 def objective(pred: np.ndarray, labels: np.ndarray) -> tuple[float, float, float, float, float]:
