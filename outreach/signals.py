@@ -411,7 +411,7 @@ def _deadlines(quotes: pd.Series, at: pd.Series, cal: BusinessCalendar) -> pd.Se
     """End of the business day a promise names ('by Friday', 'tomorrow'), else NaT."""
     found = quotes.str.extract(_DEADLINE_RE)
     local = pd.to_datetime(at, utc=True).dt.tz_convert(cal.timezone)
-    weekday = local.dt.weekday
+    weekday = local.dt.day_of_week
     named = found["wd"].str.lower().map(
         {d: i for i, d in enumerate(_WEEKDAYS_EN)} | {d: i for i, d in enumerate(_WEEKDAYS_DE)}
     )
