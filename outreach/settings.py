@@ -147,6 +147,9 @@ class SenderSettings(Section):
         None, description="Secret: key that signs links (env OUTREACH_SENDER__SIGNING_KEY)."
     )
     batch_size: int = Field(100, ge=1, description="Drafts claimed per send batch.")
+    concurrency: int = Field(
+        4, ge=1, le=64, description="Provider calls in flight at once while sending a batch."
+    )
 
 
 class ThrottleSettings(Section):
@@ -304,7 +307,20 @@ class DraftSettings(Section):
 
 class SurveySettings(Section):
     scale: Literal["csat", "nps"] = Field("csat", description="CSAT 1–5 or NPS 0–10.")
-    link_expiry_days: float = Field(30, gt=0, description="Survey links expire after.")
+    link_expiry_days: float = Field(
+        30, gt=0,
+        description="Survey links expire after; replies to older surveys no longer change their score.",
+    )
+    detractor_kind: Literal["apology", "follow_up"] = Field(
+        "apology", description="Close-the-loop candidate for a detractor (CSAT ≤ 2, NPS ≤ 6)."
+    )
+    detractor_priority: int = Field(
+        90, ge=0, le=100, description="Priority of a detractor's close-the-loop candidate."
+    )
+    thank_promoters: bool = Field(
+        False, description="Suggest a thank-you to promoters (CSAT 5, NPS ≥ 9), reviewed by an agent."
+    )
+    promoter_priority: int = Field(20, ge=0, le=100, description="Priority of a promoter's thank-you.")
 
 
 class ReviewSettings(Section):
