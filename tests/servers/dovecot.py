@@ -172,6 +172,9 @@ class DovecotServer:
         if proc is None:
             return
         self.process = None
+        # Children (imap, auth, log, stats...) can outlive the master by a while; an IMAP
+        # session that survives a "restart" would hide the connection drop tests expect.
+        children = _children(proc.pid)
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -179,9 +182,15 @@ class DovecotServer:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
-        # The master has exited; make sure the ports are really released before a restart.
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _listening(self.port):
+        while time.monotonic() < deadline and (
+            _listening(self.port) or any(_alive(pid) for pid in children)
+        ):
             time.sleep(0.05)
 
     def restart(self) -> None:
@@ -208,6 +217,30 @@ class DovecotServer:
                 password = secrets.token_urlsafe(12)
                 fh.write(f"{name}:{{PLAIN}}{password}::::::\n")
                 self._spare.append((name, password))
+
+
+def _children(pid: int) -> list[int]:
+    """PIDs whose parent is ``pid`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # Field 4 (after the parenthesised command name) is the parent pid.
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 def _listening(port: int) -> bool:
