@@ -68,6 +68,7 @@ def sync(
                 stored=stored,
                 quarantined=bad,
             )
+            _suppress_bounced(store, stored)
             report.fetched += len(batch.messages)
             report.stored += outcome.stored
             report.duplicates += outcome.duplicates
@@ -80,6 +81,18 @@ def sync(
         source.name, report.fetched, report.stored, report.quarantined,
     )
     return report
+
+
+def _suppress_bounced(store: Store, stored: Any) -> None:
+    """Bounces (DSN) and spam complaints (ARF) in the inbox: never write to those addresses again."""
+    from datetime import UTC
+
+    now = datetime.now(UTC)
+    for m in stored:
+        kind = m.parsed.auto_kind
+        if kind in ("bounce", "complaint"):
+            for address in m.parsed.bounced_addresses:
+                store.suppress(address, kind, "dsn" if kind == "bounce" else "arf", now)
 
 
 def thread_new_messages(store: Store) -> int:
@@ -280,46 +293,76 @@ def send(
     report.unknown = len(store.reconcile_sending(older_than=now - timedelta(minutes=15), now=now))
     key = signing_key(settings)
     pressure = max(settings.throttle.contact_every_days, settings.throttle.survey_every_days)
-    with store.send_lock() as conn:
-        inputs = store.throttle_inputs(conn, now, pressure)
-        rates = throttle.reply_rates(inputs.pop("rate_history"), settings)
-        plan = throttle.plan(inputs.pop("approved"), rates=rates, settings=settings, now=now, **inputs)
-        report.budget = asdict(plan.budget) if plan.budget else {}
-        if plan.budget:
-            report.budget["limited_by"] = plan.budget.limited_by
-        for _, reason in plan.waits.values():
-            label = reason.split(":")[0].split(";")[0]
-            report.wait_reasons[label] = report.wait_reasons.get(label, 0) + 1
-        report.deferred = len(plan.waits)
-        if dry_run:
-            report.would_send = list(plan.send)
+    batch_size = settings.sender.batch_size
+    tried: set[int] = set()  # a retryable failure waits for the next run, not the next batch
+    first = True
+    while True:
+        # Plan and claim under the lock, a batch at a time: parallel senders interleave
+        # their batches under one budget, and a crash strands at most one batch.
+        with store.send_lock() as conn:
+            inputs = store.throttle_inputs(conn, now, pressure)
+            rates = throttle.reply_rates(inputs.pop("rate_history"), settings)
+            plan = throttle.plan(inputs.pop("approved"), rates=rates, settings=settings, now=now, **inputs)
+            if first:
+                first = False
+                report.budget = asdict(plan.budget) if plan.budget else {}
+                if plan.budget:
+                    report.budget["limited_by"] = plan.budget.limited_by
+                for _, reason in plan.waits.values():
+                    label = reason.split(":")[0].split(";")[0]
+                    report.wait_reasons[label] = report.wait_reasons.get(label, 0) + 1
+                report.deferred = len(plan.waits)
+                if dry_run:
+                    report.would_send = list(plan.send)
+                    return report
+                store.defer(conn, plan.waits)
+            fresh = [d for d in plan.send if d not in tried][:batch_size]
+            claimed = store.claim(conn, fresh, worker, now) if fresh else []
+        if not claimed:
             return report
-        store.defer(conn, plan.waits)
-        claimed = store.claim(conn, plan.send, worker, now)
-    for draft_id in claimed:
+        tried.update(claimed)
+        _deliver(store, sender, settings, key, claimed, now, report, progress, outgoing_for)
+
+
+def _deliver(
+    store: Store, sender: Sender, settings: Settings, key: str, claimed: list[int], now: datetime,
+    report: SendReport, progress: Progress | None, outgoing_for: Callable[..., Any],
+) -> None:
+    """Make one provider call per claimed draft and settle each right after it.
+
+    Calls run on ``sender.concurrency`` threads (the provider's latency, not our
+    CPU, is the limit); there is no retry around a call beyond the sender's own.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(draft_id: int) -> str:
         row = store.get_draft(draft_id)
         if row is None:
-            continue
+            return "gone"
         try:
             result = sender.send(outgoing_for(row, settings, key))
         except ProviderOutcomeUnknown as exc:
             store.settle_unknown(draft_id, provider=sender.name, error=str(exc), now=now)
-            report.unknown += 1
-            continue
+            return "unknown"
         except ProviderError as exc:
             store.settle_failed(
                 draft_id, provider=sender.name, error=str(exc), retryable=exc.retryable, now=now
             )
-            if exc.retryable:
-                report.retry_later += 1
-            else:
-                report.failed += 1
-            continue
+            return "retry_later" if exc.retryable else "failed"
         store.settle_sent(draft_id, provider=result.provider, provider_id=result.provider_id, now=now)
-        report.sent += 1
         if progress:
             progress(1)
-    return report
+        return "sent"
+
+    workers = max(1, min(settings.sender.concurrency, len(claimed)))
+    if workers == 1:
+        outcomes = [one(d) for d in claimed]
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outreach-send") as pool:
+            outcomes = list(pool.map(one, claimed))
+    for outcome in outcomes:
+        if outcome != "gone":
+            setattr(report, outcome, getattr(report, outcome) + 1)
 
 
 def signing_key(settings: Settings) -> str:
