@@ -22,7 +22,7 @@ import nh3
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
@@ -52,6 +52,8 @@ CSP = (
 )
 SNOOZE_HOURS = (1, 4, 24, 48)
 BULK_KINDS = frozenset({"survey"})
+# The preview shows our own email; images could only be trackers or noise.
+PREVIEW_TAGS = set(nh3.ALLOWED_TAGS) - {"img"}
 
 Handler = Callable[[Request, "Agent", FormData | None], Response]
 
@@ -217,7 +219,7 @@ class Pages:
             request, "draft.html.j2", draft=draft, reasons=(draft.get("context") or {}).get("reasons") or [],
             messages=thread_messages(self.ctx.store, draft["thread_id"]),
             customer=customer_flags(self.ctx.store, draft["customer"]),
-            preview=nh3.clean(draft.get("html") or ""), blockers=blockers, pending=pending,
+            preview=nh3.clean(draft.get("html") or "", tags=PREVIEW_TAGS), blockers=blockers, pending=pending,
             snoozed=actions.is_snoozed(draft, now), expires=actions.expires_at(self.ctx.settings, draft),
             gestures=self.ctx.settings.drafts.gestures, snooze_hours=SNOOZE_HOURS,
             prev_id=prev_id, next_id=next_id, position=position, total=len(ids),
@@ -417,4 +419,4 @@ def routes(ctx: WebContext, limiter: LoginLimiter) -> list[BaseRoute]:
     ]
 
 
-__all__ = ["routes", "templates_env", "CSP", "HTMLResponse"]
+__all__ = ["Pages", "routes", "templates_env", "CSP"]
