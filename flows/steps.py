@@ -76,6 +76,7 @@ def sync(
             if progress:
                 progress(len(batch.messages))
     report.threaded = thread_new_messages(store)
+    __import__("flows.reply_steps").reply_steps.process_replies(store, settings)  # answers, stop automation, close the loop
     log.info(
         "sync %s: %d fetched, %d stored, %d quarantined",
         source.name, report.fetched, report.stored, report.quarantined,
