@@ -1,0 +1,157 @@
+"""Public suppression endpoints: one-click unsubscribe (RFC 8058) and SendGrid's signed Event Webhook."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import insert
+from starlette.testclient import TestClient
+
+from connectors.schema import drafts, threads
+from connectors.store import Store
+from outreach.links import make_unsubscribe_token
+from outreach.review.context import WebContext
+from outreach.review.public_suppression import SIGNATURE_HEADER, TIMESTAMP_HEADER, make_public_app
+from outreach.settings import Settings
+
+KEY = "test-signing-key"
+NOW = datetime(2026, 3, 5, 14, 0, tzinfo=UTC)
+PRIVATE = ec.generate_private_key(ec.SECP256R1())
+PUBLIC_B64 = base64.b64encode(
+    PRIVATE.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+).decode()
+
+
+def sign(body: bytes, timestamp: str = "1772719200", key: ec.EllipticCurvePrivateKey = PRIVATE) -> dict[str, str]:
+    signature = key.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
+    return {SIGNATURE_HEADER: base64.b64encode(signature).decode(), TIMESTAMP_HEADER: timestamp,
+            "Content-Type": "application/json"}
+
+
+@pytest.fixture
+def web(sqlite_store: Store) -> Iterator[tuple[TestClient, Store]]:
+    settings = Settings(sendgrid={"webhook_public_key": PUBLIC_B64}, team={"name": "Northwind Support"})
+    ctx = WebContext(settings=settings, store=sqlite_store, signing_key=KEY, clock=lambda: NOW)
+    with TestClient(make_public_app(ctx)) as client:
+        yield client, sqlite_store
+
+
+def seed_draft(store: Store, customer: str) -> int:
+    with store.write() as conn:
+        tid = conn.execute(insert(threads).values(root_message_id=f"r-{uuid.uuid4().hex}", updated_at=NOW)).inserted_primary_key[0]
+        token = uuid.uuid4().hex
+        return int(conn.execute(insert(drafts).values(
+            thread_id=tid, customer=customer, kind="survey", template="email/en/survey", subject="s", text="t",
+            context={}, status="sent", created_at=NOW, idempotency_key=token, reply_token=token[:26],
+            message_id=f"m.{token}@x",
+        )).inserted_primary_key[0])
+
+
+def test_get_shows_a_confirm_page_and_suppresses_nobody(web: tuple[TestClient, Store]) -> None:
+    client, store = web
+    token = make_unsubscribe_token("Jane@Example.org", KEY)
+    page = client.get(f"/unsubscribe/{token}")
+    assert page.status_code == 200
+    assert "j***@example.org" in page.text and "jane@example.org" not in page.text
+    assert 'method=post' in page.text and "Northwind Support" in page.text
+    assert store.suppressed() == set()
+
+
+def test_one_click_post_is_honoured_without_login_or_csrf(web: tuple[TestClient, Store]) -> None:
+    client, store = web
+    token = make_unsubscribe_token("jane@example.org", KEY)
+    res = client.post(
+        f"/unsubscribe/{token}", content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert res.status_code == 200 and "unsubscribed" in res.text
+    assert store.suppressed() == {"jane@example.org"}
+    assert any(a["action"] == "unsubscribed" and a["detail"]["via"] == "one-click" for a in store.audit_log())
+    # Twice is harmless.
+    assert client.post(f"/unsubscribe/{token}", content=b"List-Unsubscribe=One-Click").status_code == 200
+    assert store.suppressed() == {"jane@example.org"}
+
+
+def test_a_tampered_or_foreign_token_is_refused(web: tuple[TestClient, Store]) -> None:
+    client, store = web
+    good = make_unsubscribe_token("jane@example.org", KEY)
+    forged = make_unsubscribe_token("jane@example.org", "another-key")
+    for token in (good[:-2] + "xx", forged):
+        assert client.post(f"/unsubscribe/{token}", content=b"List-Unsubscribe=One-Click").status_code == 400
+        assert client.get(f"/unsubscribe/{token}").status_code == 400
+    assert store.suppressed() == set()
+
+
+def test_signed_sendgrid_events_suppress_and_record_delivery(web: tuple[TestClient, Store]) -> None:
+    client, store = web
+    draft_id = seed_draft(store, "bounced@example.org")
+    events = [
+        {"email": "bounced@example.org", "event": "bounce", "type": "bounce", "reason": "550 no such user",
+         "draft_id": str(draft_id), "sg_event_id": "e1", "timestamp": 1772719000},
+        {"email": "spam@example.org", "event": "spamreport", "sg_event_id": "e2"},
+        {"email": "unsub@example.org", "event": "group_unsubscribe", "sg_event_id": "e3"},
+        {"email": "blocked@example.org", "event": "blocked", "sg_event_id": "e4"},
+        {"email": "dropped@example.org", "event": "dropped", "reason": "Bounced Address", "sg_event_id": "e5"},
+        {"email": "happy@example.org", "event": "delivered", "draft_id": str(draft_id), "sg_event_id": "e6"},
+        {"email": "clicker@example.org", "event": "click", "sg_event_id": "e7"},
+    ]
+    body = json.dumps(events).encode()
+    res = client.post("/webhooks/sendgrid", content=body, headers=sign(body))
+    assert res.status_code == 200, res.text
+    assert res.json() == {"events": 7, "suppressed": 5, "recorded": 2}
+    assert store.suppressed() == {
+        "bounced@example.org", "spam@example.org", "unsub@example.org", "blocked@example.org", "dropped@example.org",
+    }
+    actions = {a["action"] for a in store.audit_log(draft_id)}
+    assert {"delivery_bounce", "delivery_delivered"} <= actions
+
+
+@pytest.mark.parametrize("problem", ["tampered body", "other key", "no signature", "old timestamp reused"])
+def test_events_without_a_valid_signature_are_refused(web: tuple[TestClient, Store], problem: str) -> None:
+    client, store = web
+    body = json.dumps([{"email": "victim@example.org", "event": "unsubscribe"}]).encode()
+    headers = sign(body)
+    if problem == "tampered body":
+        body = body.replace(b"victim", b"target")
+    elif problem == "other key":
+        headers = sign(body, key=ec.generate_private_key(ec.SECP256R1()))
+    elif problem == "no signature":
+        headers.pop(SIGNATURE_HEADER)
+    else:
+        headers[TIMESTAMP_HEADER] = "1772719999"  # the signature covers the timestamp
+    res = client.post("/webhooks/sendgrid", content=body, headers=headers)
+    assert res.status_code == 403
+    assert store.suppressed() == set()
+
+
+def test_without_a_configured_key_events_are_not_accepted(sqlite_store: Store) -> None:
+    ctx = WebContext(settings=Settings(), store=sqlite_store, signing_key=KEY, clock=lambda: NOW)
+    body = b'[{"email": "x@example.org", "event": "bounce"}]'
+    with TestClient(make_public_app(ctx)) as client:
+        assert client.post("/webhooks/sendgrid", content=body, headers=sign(body)).status_code == 503
+    assert sqlite_store.suppressed() == set()
+
+
+def test_suppressed_customers_are_never_planned_for_sending(web: tuple[TestClient, Store]) -> None:
+    import pandas as pd
+
+    from outreach import throttle
+
+    client, store = web
+    token = make_unsubscribe_token("jane@example.org", KEY)
+    client.post(f"/unsubscribe/{token}", content=b"List-Unsubscribe=One-Click")
+    settings = Settings(throttle={"respect_send_window": False})
+    approved = pd.DataFrame([{"id": 1, "customer": "jane@example.org", "kind": "follow_up", "priority": 90, "created_at": NOW}])
+    with store.engine.connect() as conn:
+        inputs = store.throttle_inputs(conn, NOW, 30)
+    inputs.pop("approved")
+    rates = throttle.reply_rates(inputs.pop("rate_history"), settings)
+    p = throttle.plan(approved, rates=rates, settings=settings, now=NOW, **inputs)
+    assert p.send == [] and "suppressed" in p.waits[1][1]
