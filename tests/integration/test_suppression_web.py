@@ -155,3 +155,44 @@ def test_suppressed_customers_are_never_planned_for_sending(web: tuple[TestClien
     rates = throttle.reply_rates(inputs.pop("rate_history"), settings)
     p = throttle.plan(approved, rates=rates, settings=settings, now=NOW, **inputs)
     assert p.send == [] and "suppressed" in p.waits[1][1]
+
+
+DSN = b"""From MAILER-DAEMON Thu Mar  5 14:00:00 2026
+From: Mail Delivery System <MAILER-DAEMON@mx.example.com>
+To: support@example.com
+Subject: Undelivered Mail Returned to Sender
+Date: Thu, 05 Mar 2026 14:00:00 +0000
+Message-ID: <dsn-1@mx.example.com>
+Auto-Submitted: auto-replied
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b1"
+
+--b1
+Content-Type: text/plain
+
+Your message could not be delivered.
+
+--b1
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.com
+
+Final-Recipient: rfc822; Gone.Customer@example.org
+Action: failed
+Status: 5.1.1
+
+--b1--
+"""
+
+
+def test_bounces_found_in_the_inbox_suppress_the_failed_address(tmp_path, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    from connectors.files import MboxSource
+    from flows import steps
+
+    mbox = tmp_path / "inbox.mbox"
+    mbox.write_bytes(DSN)
+    with Store.open(settings.store.url) as store:
+        steps.sync(store, MboxSource(str(mbox)), settings)
+        assert store.suppressed() == {"gone.customer@example.org"}
+        steps.sync(store, MboxSource(str(mbox)), settings)  # idempotent
+        assert store.suppressed() == {"gone.customer@example.org"}
