@@ -74,6 +74,23 @@ DRAFT_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+# What threading needs of a message, stored or new.
+_THREADING_COLUMNS = (
+    messages.c.id,
+    messages.c.thread_id,
+    messages.c.message_id,
+    messages.c.in_reply_to,
+    messages.c.references,
+    messages.c.subject,
+    messages.c.from_address,
+    messages.c.to_addresses,
+    messages.c.direction,
+    messages.c.date,
+    messages.c.reply_token,
+    messages.c.auto_kind,
+)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -266,19 +283,7 @@ class Store:
         """Messages not yet given a thread, oldest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(
-                    messages.c.id,
-                    messages.c.message_id,
-                    messages.c.in_reply_to,
-                    messages.c.references,
-                    messages.c.subject,
-                    messages.c.from_address,
-                    messages.c.to_addresses,
-                    messages.c.direction,
-                    messages.c.date,
-                    messages.c.reply_token,
-                    messages.c.auto_kind,
-                )
+                select(*_THREADING_COLUMNS)
                 .where(messages.c.thread_id.is_(None))
                 .order_by(messages.c.date, messages.c.id)
             ).mappings()
@@ -288,19 +293,7 @@ class Store:
         """Every threaded message's threading fields (streamed)."""
         with self.engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=5000).execute(
-                select(
-                    messages.c.id,
-                    messages.c.thread_id,
-                    messages.c.message_id,
-                    messages.c.in_reply_to,
-                    messages.c.references,
-                    messages.c.subject,
-                    messages.c.from_address,
-                    messages.c.to_addresses,
-                    messages.c.direction,
-                    messages.c.date,
-                    messages.c.reply_token,
-                ).where(messages.c.thread_id.is_not(None))
+                select(*_THREADING_COLUMNS).where(messages.c.thread_id.is_not(None))
             ).mappings()
             for row in result:
                 yield dict(row)
