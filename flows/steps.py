@@ -484,18 +484,33 @@ class ReportResult:
     figures: dict[str, Any]
 
 
-def report(store: Store, settings: Settings, out_dir: Any, now: datetime) -> ReportResult:
-    """Compute the report's figures from the store and write HTML + JSON."""
+def report(
+    store: Store, settings: Settings, out_dir: Any, now: datetime, *, progress: Progress | None = None
+) -> ReportResult:
+    """Compute the report's figures from the store and write HTML + JSON.
+
+    ``progress`` is called with 1 per step: loading the store, each of the
+    report's sections (``outreach.report.REPORT_STEPS``) and the rendering.
+    """
     import json as jsonlib
     from pathlib import Path
 
+    import pandas as pd
+
     from outreach.report import compute_figures, render_html
 
+    tick = progress or (lambda _n: None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    figures = compute_figures(store.frames(), settings, now)
+    frames = store.frames()
+    frames["candidates"] = pd.DataFrame(store.list_candidates(status=None), columns=["kind", "status"])
+    tick(1)
+    figures = compute_figures(
+        frames, settings, now, budget=budget_today(store, settings, now), progress=progress
+    )
     html_path = out / "report.html"
     json_path = out / "report.json"
     html_path.write_text(render_html(figures, settings), encoding="utf-8")
+    tick(1)
     json_path.write_text(jsonlib.dumps(figures, indent=2, default=str), encoding="utf-8")
     return ReportResult(html_path=html_path, json_path=json_path, figures=figures)

@@ -1,0 +1,111 @@
+"""Keep customer addresses and message bodies out of logs.
+
+:class:`RedactFilter` rewrites each record's message: email addresses become
+``<address:1a2b3c>`` (a short hash, not the domain, since a customer's own
+domain identifies them too; the hash still lets an operator see that two
+lines concern the same address), and
+any argument that looks like a message body (long, or spanning lines, or
+quoted mail) becomes ``<text: N chars>``. :func:`install` puts the filter on
+loggers; a filter on a logger only sees records logged to that very logger,
+so the Prefect run loggers (``prefect.flow_runs``, ``prefect.task_runs``)
+are named explicitly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import numbers
+import re
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["DEFAULT_LOGGERS", "RedactFilter", "install", "redact_text"]
+
+# Loose on purpose: anything shaped like local@domain.tld, including plus-addresses,
+# quoted display forms and the angle brackets around them.
+_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_QUOTED_LINE = re.compile(r"(?m)^\s*>")
+
+#: A string argument longer than this is treated as message text, not a label.
+BODY_CHARS = 160
+
+DEFAULT_LOGGERS: tuple[str, ...] = (
+    "outreach",
+    "connectors",
+    "flows",
+    "prefect",
+    "prefect.flow_runs",
+    "prefect.task_runs",
+)
+
+
+def _tag(address: str) -> str:
+    # A stable short tag lets an operator follow one customer through a log without the address.
+    digest = hashlib.blake2s(address.lower().encode("utf-8"), digest_size=3).hexdigest()
+    return f"<address:{digest}>"
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every email address replaced by a short stable tag."""
+    return _ADDRESS.sub(lambda m: _tag(m.group(0)), text)
+
+
+def _looks_like_body(value: str) -> bool:
+    return len(value) > BODY_CHARS or "\n" in value.strip() or bool(_QUOTED_LINE.search(value))
+
+
+def _clean_arg(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return f"<bytes: {len(value)}>"
+    if isinstance(value, str):
+        if _looks_like_body(value):
+            return f"<text: {len(value)} chars>"
+        return redact_text(value)
+    if isinstance(value, numbers.Number) or value is None:
+        return value
+    # Objects (exceptions, paths, dicts) are rendered once and checked like strings.
+    return _clean_arg(str(value))
+
+
+class RedactFilter(logging.Filter):
+    """A logging filter that redacts addresses and body-like text; it never drops a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:  # noqa: A003 - logging's name
+        if getattr(record, "_outreach_redacted", False):
+            return True
+        args = record.args
+        if isinstance(args, dict):
+            record.args = {k: _clean_arg(v) for k, v in args.items()}
+        elif isinstance(args, tuple):
+            record.args = tuple(_clean_arg(a) for a in args)
+        msg = record.msg if isinstance(record.msg, str) else str(record.msg)
+        if not record.args and _looks_like_body(msg) and len(msg) > 4 * BODY_CHARS:
+            # A whole message logged as the format string itself (print(body) with log_prints).
+            msg = f"<text: {len(msg)} chars>"
+        record.msg = redact_text(msg)
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            # Format the traceback now so the cached text is redacted too.
+            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        record._outreach_redacted = True  # type: ignore[attr-defined]
+        return True
+
+
+_FILTER = RedactFilter()
+
+
+def install(names: Iterable[str] = DEFAULT_LOGGERS) -> RedactFilter:
+    """Put the (single, shared) redaction filter on the named loggers and their handlers.
+
+    Idempotent. Handlers get it too, so records that reach them by
+    propagation from child loggers are redacted as well.
+    """
+    for name in names:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+        for handler in logger.handlers:
+            if _FILTER not in handler.filters:
+                handler.addFilter(_FILTER)
+    return _FILTER
