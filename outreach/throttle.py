@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from outreach.settings import WEEKDAYS, AgentShift, Settings
@@ -201,71 +201,154 @@ def plan(
     free = capacity - backlog - committed
     result.budget = Budget(hour_left, day_left, capacity, backlog, committed, free, rates)
 
-    last_contact: dict[str, datetime] = {}
-    last_survey: dict[str, datetime] = {}
-    if not contact_history.empty:
-        ch = contact_history.dropna(subset=["sent_at"])
-        for cust, when in ch.groupby("customer")["sent_at"].max().items():
-            last_contact[str(cust)] = when.to_pydatetime()
-        surveys = ch[ch["kind"].isin(SURVEY_KINDS)]
-        for cust, when in surveys.groupby("customer")["sent_at"].max().items():
-            last_survey[str(cust)] = when.to_pydatetime()
-
     if approved.empty:
         return result
-    ordered = approved.sort_values(["priority", "created_at", "id"], ascending=[False, True, True])
-    chosen_customers: set[str] = set()
-    contact_gap = timedelta(days=th.contact_every_days)
-    survey_gap = timedelta(days=th.survey_every_days)
-    for row in ordered.itertuples(index=False):
-        draft_id, customer, kind = int(row.id), str(row.customer), str(row.kind)
-        if customer in suppressed:
-            result.waits[draft_id] = (None, "suppressed: the customer unsubscribed, bounced or complained")
-            continue
-        if customer in awaiting_reply and kind not in ANSWERING_KINDS:
-            result.waits[draft_id] = (None, "a message of the customer's awaits our answer")
-            continue
-        if customer in chosen_customers:
-            result.waits[draft_id] = (None, "another email to this customer goes in this batch")
-            continue
-        if kind in SURVEY_KINDS and customer in last_survey and now - last_survey[customer] < survey_gap:
-            until = last_survey[customer] + survey_gap
-            result.waits[draft_id] = (until, f"surveyed on {last_survey[customer]:%Y-%m-%d}; one survey per {th.survey_every_days:g} days")
-            continue
-        if kind not in ANSWERING_KINDS and customer in last_contact and now - last_contact[customer] < contact_gap:
-            until = last_contact[customer] + contact_gap
-            result.waits[draft_id] = (until, f"contacted on {last_contact[customer]:%Y-%m-%d}; one proactive email per {th.contact_every_days:g} days")
-            continue
-        if th.respect_send_window:
-            tz = customers.get(customer) or team.timezone
-            opens = next_open(now, tz, team.hours, team.days, holidays)
-            if opens > now:
-                result.waits[draft_id] = (opens, f"outside the send window ({team.hours} {tz}); opens {opens:%a %H:%M} UTC")
-                continue
-        if hour_left <= 0:
-            result.waits[draft_id] = (hour_start + timedelta(hours=1), f"hourly cap of {th.max_per_hour} reached")
-            continue
-        if day_left <= 0:
-            result.waits[draft_id] = (None, f"24-hour cap of {th.max_per_day} reached")
-            continue
-        cost = rates.get(kind, 0.3) * cap.handle_minutes
-        # An answer to a waiting customer is work on the backlog itself, so only
-        # the replies it brings must fit; proactive mail must fit after the backlog.
-        room = free + backlog if kind in ANSWERING_KINDS else free
-        if cost > room:
-            result.waits[draft_id] = (
-                None,
-                f"reply capacity: {max(room, 0):.0f} free agent minutes in the next 24 h, "
-                f"this {kind} is expected to need {cost:.1f}",
-            )
-            continue
-        result.send.append(draft_id)
-        chosen_customers.add(customer)
-        hour_left -= 1
-        day_left -= 1
-        free -= cost
-        result.expected_replies += rates.get(kind, 0.3)
-        result.expected_minutes += cost
+    _decide(result, approved, contact_history, customers, suppressed, awaiting_reply, rates, settings, now,
+            hour_left=hour_left, day_left=day_left, free=free, backlog=backlog, hour_start=hour_start)
+    hour_left -= len(result.send)
+    day_left -= len(result.send)
+    free -= result.expected_minutes
     # What is left once this plan goes out: that is what limits the next sends.
     result.budget = Budget(hour_left, day_left, capacity, backlog, committed + result.expected_minutes, free, rates)
     return result
+
+
+def _decide(
+    result: Plan,
+    approved: pd.DataFrame,
+    contact_history: pd.DataFrame,
+    customers: Mapping[str, str | None],
+    suppressed: set[str],
+    awaiting_reply: set[str],
+    rates: dict[str, float],
+    settings: Settings,
+    now: datetime,
+    *,
+    hour_left: int,
+    day_left: int,
+    free: float,
+    backlog: float,
+    hour_start: datetime,
+) -> None:
+    """Fill ``result.send`` and ``result.waits``.
+
+    The per-customer rules (suppression, a reply awaiting us, survey and
+    contact gaps, send windows) are column operations over the whole queue;
+    only the drafts that pass them walk the greedy loop over caps and
+    capacity, which stops as soon as nothing more can fit. The first rule a
+    draft breaks, in that order, is its stated reason.
+    """
+    import numpy as np
+    import pandas as pd
+
+    th, cap, team = settings.throttle, settings.capacity, settings.team
+    holidays = frozenset(team.holidays)
+    ordered = approved.sort_values(["priority", "created_at", "id"], ascending=[False, True, True], kind="stable")
+    ids = ordered["id"].to_numpy(dtype=np.int64)
+    cust = ordered["customer"].astype(str)
+    kind = ordered["kind"].astype(str)
+    n = len(ordered)
+    reason = np.full(n, None, dtype=object)
+    until = np.full(n, None, dtype=object)
+
+    def mark(mask: np.ndarray, text: Any, when: Any = None) -> None:
+        free_rows = mask & (reason == None)  # noqa: E711 - elementwise on an object array
+        reason[free_rows] = text if not isinstance(text, np.ndarray) else text[free_rows]
+        if when is not None:
+            until[free_rows] = when if not isinstance(when, np.ndarray) else when[free_rows]
+
+    answering = kind.isin(ANSWERING_KINDS).to_numpy()
+    mark(cust.isin(suppressed).to_numpy(), "suppressed: the customer unsubscribed, bounced or complained")
+    mark(cust.isin(awaiting_reply).to_numpy() & ~answering, "a message of the customer's awaits our answer")
+
+    if not contact_history.empty:
+        ch = contact_history.dropna(subset=["sent_at"])
+        last_any = ch.groupby("customer")["sent_at"].max()
+        last_srv = ch[ch["kind"].isin(SURVEY_KINDS)].groupby("customer")["sent_at"].max()
+        survey_gap = pd.Timedelta(days=th.survey_every_days)
+        contact_gap = pd.Timedelta(days=th.contact_every_days)
+        ts_now = pd.Timestamp(now)
+        for last, gap, applies, every, label in (
+            (last_srv, survey_gap, kind.isin(SURVEY_KINDS), th.survey_every_days, "surveyed on {:%Y-%m-%d}; one survey per {:g} days"),
+            (last_any, contact_gap, ~kind.isin(ANSWERING_KINDS), th.contact_every_days,
+             "contacted on {:%Y-%m-%d}; one proactive email per {:g} days"),
+        ):
+            if last.empty:
+                continue
+            seen = cust.map(last)
+            hit = (applies & seen.notna() & (ts_now - seen < gap)).to_numpy()
+            rows = np.flatnonzero(hit & (reason == None))  # noqa: E711
+            if len(rows):
+                stamps = seen.to_numpy()[rows]
+                text_by_day: dict[Any, str] = {}
+                for i, stamp in zip(rows, stamps):
+                    ts = pd.Timestamp(stamp)
+                    reason[i] = text_by_day.get(ts) or text_by_day.setdefault(ts, label.format(ts, every))
+                    until[i] = (ts + gap).to_pydatetime()
+    if th.respect_send_window:
+        zones = cust.map(customers).astype(object).where(lambda z: z.notna() & (z != ""), team.timezone)
+        opens_by_zone = {z: next_open(now, z, team.hours, team.days, holidays) for z in zones.unique()}
+        for zone, opens in opens_by_zone.items():
+            if opens > now:
+                mark((zones == zone).to_numpy(),
+                     f"outside the send window ({team.hours} {zone}); opens {opens:%a %H:%M} UTC", opens)
+
+    # The greedy part: only drafts every per-customer rule let through.
+    costs = {k: rates.get(k, 0.3) * cap.handle_minutes for k in set(kind)}
+    cheapest = min(costs.values()) if costs else 0.0
+    open_rows = np.flatnonzero(reason == None)  # noqa: E711
+    cust_arr = cust.to_numpy()
+    kind_arr = kind.to_numpy()
+    chosen: set[str] = set()
+    stop_at = len(open_rows)
+    stop_text: str | None = None
+    stop_when: datetime | None = None
+    for pos, i in enumerate(open_rows):
+        c, k = cust_arr[i], kind_arr[i]
+        if c in chosen:
+            reason[i] = "another email to this customer goes in this batch"
+            continue
+        if hour_left <= 0:
+            stop_at, stop_text, stop_when = pos, f"hourly cap of {th.max_per_hour} reached", hour_start + timedelta(hours=1)
+            break
+        if day_left <= 0:
+            stop_at, stop_text = pos, f"24-hour cap of {th.max_per_day} reached"
+            break
+        cost = costs[k]
+        # An answer to a waiting customer is work on the backlog itself, so only
+        # the replies it brings must fit; proactive mail must fit after the backlog.
+        room = free + backlog if answering[i] else free
+        if cost > room:
+            reason[i] = (
+                f"reply capacity: {max(room, 0):.0f} free agent minutes in the next 24 h, "
+                f"this {k} is expected to need {cost:.1f}"
+            )
+            if free + backlog < cheapest:
+                stop_at = pos + 1
+                stop_text = "capacity"
+                break
+            continue
+        result.send.append(int(ids[i]))
+        chosen.add(c)
+        hour_left -= 1
+        day_left -= 1
+        free -= cost
+        result.expected_replies += rates.get(k, 0.3)
+        result.expected_minutes += cost
+    rest = open_rows[stop_at:]
+    if len(rest):
+        dup = pd.Series(cust_arr[rest]).isin(chosen).to_numpy() if chosen else np.zeros(len(rest), dtype=bool)
+        reason[rest[dup]] = "another email to this customer goes in this batch"
+        others = rest[~dup]
+        if stop_text == "capacity":
+            room_p, room_a = max(free, 0), max(free + backlog, 0)
+            for i in others:
+                k = kind_arr[i]
+                room = room_a if answering[i] else room_p
+                reason[i] = (f"reply capacity: {room:.0f} free agent minutes in the next 24 h, "
+                             f"this {k} is expected to need {costs[k]:.1f}")
+        else:
+            reason[others] = stop_text
+            until[others] = stop_when
+    waiting = np.flatnonzero(reason != None)  # noqa: E711
+    result.waits = dict(zip(ids[waiting].tolist(), zip(until[waiting].tolist(), reason[waiting].tolist())))
