@@ -17,6 +17,7 @@ import imaplib
 import logging
 import re
 import time
+from datetime import datetime
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,6 +46,19 @@ __all__ = ["IdleConnection", "ImapSource", "watch"]
 log = logging.getLogger("outreach.imap")
 
 _UID = re.compile(rb"\bUID (\d+)")
+
+
+_INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
+
+
+def _note_internaldate(received: dict[int, datetime], uid: int, head: bytes) -> None:
+    """INTERNALDATE (when the server got the message) dates mail whose headers do not."""
+    m = _INTERNALDATE.search(head)
+    if m:
+        try:
+            received[uid] = datetime.strptime(m.group(1).decode().strip(), "%d-%b-%Y %H:%M:%S %z")
+        except ValueError:
+            pass  # a server's odd date only loses the fallback, never the message
 
 
 class ImapSource:
@@ -372,30 +386,38 @@ class ImapSource:
 
     def _fetch(self, folder: str, uidvalidity: int, uids: list[int], sent: bool) -> list[RawMessage]:
         conn = self.connection()
-        data = self._command(folder, conn.uid("FETCH", uid_set(uids), "(UID BODY.PEEK[])"))
+        data = self._command(folder, conn.uid("FETCH", uid_set(uids), "(UID INTERNALDATE BODY.PEEK[])"))
         wanted = set(uids)
         bodies: dict[int, bytes] = {}
-        pending: bytes | None = None  # a body whose UID comes after the literal
+        received: dict[int, datetime] = {}
+        pending: tuple[bytes, bytes] | None = None  # a body whose UID comes after the literal
         for item in data:
             if isinstance(item, tuple):
                 head, body = item[0], item[1]
                 m = _UID.search(head)
                 if m:
-                    bodies[int(m.group(1))] = body
+                    uid = int(m.group(1))
+                    bodies[uid] = body
+                    _note_internaldate(received, uid, head)
                     pending = None
                 else:
-                    pending = body
+                    pending = (head, body)
             elif isinstance(item, bytes) and pending is not None:
                 m = _UID.search(item)
                 if m:
-                    bodies[int(m.group(1))] = pending
+                    uid = int(m.group(1))
+                    bodies[uid] = pending[1]
+                    _note_internaldate(received, uid, pending[0] + item)
                 pending = None
         missing = wanted - bodies.keys()
         if missing:
             # Expunged between SEARCH and FETCH: nothing to read, not an error.
             log.info("%s %s: %d messages vanished before fetch", self.name, folder, len(missing))
         return [
-            RawMessage(folder=folder, uidvalidity=uidvalidity, uid=uid, data=bodies[uid], sent_folder=sent)
+            RawMessage(
+                folder=folder, uidvalidity=uidvalidity, uid=uid, data=bodies[uid], sent_folder=sent,
+                received_at=received.get(uid),
+            )
             for uid in uids
             if uid in bodies
         ]
