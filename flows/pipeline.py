@@ -50,7 +50,7 @@ def summary_rows(result: dict[str, Any]) -> list[tuple[str, Any]]:
         ("messages fetched", sync["fetched"]),
         ("messages stored (new)", sync["stored"]),
         ("quarantined", sync["quarantined"]),
-        ("threads touched", sync["threaded"]),
+        ("messages threaded", sync["threaded"]),
         ("candidates", len(result["candidates"])),
     ]
     rows += [(f"  {kind}", n) for kind, n in sorted(by_kind.items())]
