@@ -10,6 +10,7 @@ a draft's HTML preview goes through nh3 first.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -68,13 +69,13 @@ class Pages:
 
     # -- plumbing ------------------------------------------------------------
 
-    def render(self, request: Request, name: str, status_code: int = 200, **values: Any) -> Response:
+    def render(self, request: Request, template: str, status_code: int = 200, **values: Any) -> Response:
         values.setdefault("agent", getattr(request.state, "agent", None))
         values["csrf"] = csrf_token(request)
         values["csrf_field"] = CSRF_FIELD
         values["team_name"] = self.ctx.settings.team.name
         values["flashes"] = request.session.pop("flash", [])
-        response = self.templates.TemplateResponse(request, name, values, status_code=status_code)
+        response = self.templates.TemplateResponse(request, template, values, status_code=status_code)
         response.headers["Content-Security-Policy"] = CSP
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -133,9 +134,9 @@ class Pages:
             log.warning("login rate limit hit for %r from %s", name, address)
             response = self.render(
                 request, "login.html.j2", status_code=429, agent=None, next=safe_next(str(form.get("next") or "")),
-                error=f"Too many attempts. Try again in {int(wait) + 1} seconds.",
+                error=f"Too many attempts. Try again in {math.ceil(wait)} seconds.",
             )
-            response.headers["Retry-After"] = str(int(wait) + 1)
+            response.headers["Retry-After"] = str(math.ceil(wait))
             return response
         from connectors.accounts import verify_agent
 
@@ -145,7 +146,7 @@ class Pages:
             log.info("failed login for %r from %s", name, address)
             return self.render(
                 request, "login.html.j2", status_code=401, agent=None, next=safe_next(str(form.get("next") or "")),
-                error="Wrong name or password.", name=name,
+                error="Wrong name or password.", login_name=name,
             )
         self.limiter.succeeded(name, address)
         start_session(request, agent, self.ctx.clock())
