@@ -68,13 +68,19 @@
     return false;
   }
 
+  // hx-boost swaps the body's content, not its attributes: the page kind lives on <main>.
+  function pageKind() {
+    var main = document.querySelector("main[data-page]");
+    return main ? main.dataset.page : "";
+  }
+
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
     if (typing(event.target)) {
       if (event.key === "Escape") { event.target.blur(); }
       return;
     }
-    var page = document.body.dataset.page;
+    var page = pageKind();
     var handled = false;
     if (event.key === "g") { go("/"); handled = true; }
     else if (page === "queue") { handled = onQueue(event.key); }
@@ -83,7 +89,7 @@
   });
 
   function init() {
-    var page = document.body && document.body.dataset.page;
+    var page = pageKind();
     if (page === "queue" && !selected()) { select(rows()[0]); }
     if (page === "draft" && window.location.hash) {
       focus(window.location.hash.slice(1));
