@@ -404,6 +404,7 @@ def drafts_edit(
     subject: Annotated[Optional[str], typer.Option(help="New subject.")] = None,
     text_file: Annotated[Optional[Path], typer.Option("--text-file", help="New plain-text body ('-' for stdin).")] = None,
     reviewer: Annotated[str, typer.Option("--as", help="Who edits (audit log).")] = "cli",
+    gesture: Annotated[Optional[str], typer.Option("--gesture", help="Apology gesture, one of drafts.gestures.")] = None,
 ) -> None:
     """Edit a draft's subject or text before approving it."""
     state = _state(ctx)
@@ -416,7 +417,7 @@ def drafts_edit(
     from flows import steps
 
     steps.edit(state.store, state.settings, draft_id, subject=subject or row["subject"], text_body=body,
-               reviewer=reviewer, now=datetime.now(UTC))
+               reviewer=reviewer, now=datetime.now(UTC), gesture=gesture or row.get("gesture"))
     _console().print(f"edited #{draft_id}")
 
 

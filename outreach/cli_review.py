@@ -130,12 +130,22 @@ def drafts_snooze(
     draft_id: int,
     hours: Annotated[float, typer.Option("--hours", help="Hide from the review queue for this long.")] = 4,
     reviewer: Annotated[str, typer.Option("--as", help="Who snoozes (audit log).")] = "cli",
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="ISO 8601 time to use as 'now'.")] = None,
 ) -> None:
     """Hide a pending draft from the review queue for a while (it still expires on time)."""
+    from dateutil import parser as dateparser
+
     from outreach.review.actions import snooze
 
+    now = datetime.now(UTC)
+    if as_of:
+        try:
+            now = dateparser.isoparse(as_of)
+        except ValueError:
+            raise typer.BadParameter(f"not an ISO 8601 time: {as_of!r}", param_hint="--as-of") from None
+        now = now if now.tzinfo else now.replace(tzinfo=UTC)
     state: Any = ctx.obj
-    until = snooze(state.store, state.settings, draft_id, hours=hours, reviewer=reviewer, now=datetime.now(UTC))
+    until = snooze(state.store, state.settings, draft_id, hours=hours, reviewer=reviewer, now=now)
     _echo(f"snoozed #{draft_id} until {until:%Y-%m-%d %H:%M} UTC")
 
 
