@@ -15,8 +15,20 @@ def prepare_prefect(*, announce: bool = True) -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    install_redaction()
     if announce and not os.environ.get("PREFECT_API_URL"):
         sys.stderr.write(
             "Starting Prefect's temporary local server (about 15–30 s; set PREFECT_API_URL to use yours)…\n"
         )
         sys.stderr.flush()
+
+
+def install_redaction() -> None:
+    """Redact customer addresses and message bodies in every log line of ours and Prefect's.
+
+    Called by each flow (a worker or ``serve`` process imports the flow, not
+    the CLI) and by the CLI; installing twice changes nothing.
+    """
+    from outreach.redact import install
+
+    install()

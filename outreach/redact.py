@@ -96,15 +96,26 @@ _FILTER = RedactFilter()
 
 
 def install(names: Iterable[str] = DEFAULT_LOGGERS) -> RedactFilter:
-    """Put the (single, shared) redaction filter on the named loggers and their handlers.
+    """Put the (single, shared) redaction filter on the named loggers, their descendants and handlers.
 
-    Idempotent. Handlers get it too, so records that reach them by
-    propagation from child loggers are redacted as well.
+    Python consults a logger's filters only for records logged to that very
+    logger, not for records its children propagate, so every existing
+    descendant (``outreach.steps``…) gets the filter too, and so do the
+    handlers of the named loggers and of the root logger. Loggers created
+    later are covered by calling this again: the flows call it when a run
+    starts, the CLI before a command runs. Idempotent.
     """
-    for name in names:
-        logger = logging.getLogger(name)
+    names = tuple(names)
+    prefixes = tuple(f"{n}." for n in names)
+    existing = [
+        n for n, obj in list(logging.root.manager.loggerDict.items())
+        if isinstance(obj, logging.Logger) and n.startswith(prefixes)
+    ]
+    loggers = [logging.getLogger(n) for n in (*names, *existing)]
+    for logger in loggers:
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
+    for logger in [*loggers[: len(names)], logging.getLogger()]:
         for handler in logger.handlers:
             if _FILTER not in handler.filters:
                 handler.addFilter(_FILTER)

@@ -59,7 +59,7 @@ def _week_start(dates: pd.Series) -> pd.Series:
     import pandas as pd
 
     utc = pd.to_datetime(dates, utc=True).dt.tz_localize(None)
-    return (utc - pd.to_timedelta(utc.dt.weekday, unit="D")).dt.normalize()
+    return (utc - pd.to_timedelta(utc.dt.day_of_week, unit="D")).dt.normalize()
 
 
 def _weeks(now: datetime, n: int = WEEKS) -> list[pd.Timestamp]:

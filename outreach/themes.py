@@ -83,8 +83,13 @@ def _tokens(text: str) -> list[str]:
 
 
 def _bigrams(text: str) -> set[str]:
-    words = [w for w in _tokens(text) if w not in STOP_WORDS and not w.isdigit() and len(w) > 2]
-    return {f"{a} {b}" for a, b in zip(words, words[1:]) if a != b}
+    # Adjacent in the customer's own text, so a theme reads as something they said.
+    words = _tokens(text)
+
+    def content(w: str) -> bool:
+        return w not in STOP_WORDS and not w.isdigit() and len(w) > 2
+
+    return {f"{a} {b}" for a, b in zip(words, words[1:]) if a != b and content(a) and content(b)}
 
 
 def _sentences(text: str) -> list[str]:
@@ -126,7 +131,7 @@ def _week_start(dates: pd.Series) -> pd.Series:
     import pandas as pd
 
     utc = pd.to_datetime(dates, utc=True).dt.tz_localize(None)
-    return (utc - pd.to_timedelta(utc.dt.weekday, unit="D")).dt.normalize()
+    return (utc - pd.to_timedelta(utc.dt.day_of_week, unit="D")).dt.normalize()
 
 
 def _trend(weekly: Mapping[str, int]) -> tuple[str, float | None]:
