@@ -69,6 +69,11 @@ _BOOSTERS = {
     **dict.fromkeys("barely hardly kinda slightly somewhat sorta little less partly".split(), -0.293),
 }
 _CLAUSE_BREAK = frozenset({",", ";", ":"})
+# Pattern groups that describe the matter (a fault, a plain question) rather
+# than how the customer feels about it: they move the score but are never cues.
+_REPORT_GROUPS = frozenset({"problem", "ask"})
+_FEELING_GROUPS = frozenset({"complaint", "churn", "escalation", "chase", "sarcasm"})
+_WAITING = frozenset({"wait", "waiting", "waited", "still", "been", "already", "now"})
 _CONTRAST = frozenset({"but", "however", "though", "although", "yet"})
 
 
@@ -109,6 +114,9 @@ class _Model:
     ngrams: dict[str, float]
     ngram_bias: float
     params: dict[str, float]
+    # Words that name a fault ("broken", "missing", "error"): their polarity
+    # goes to the "problem" group, weighted apart from words of feeling.
+    problem_words: frozenset[str]
 
 
 def _data_text(name: str) -> str:
@@ -156,6 +164,7 @@ def _model() -> _Model:
         ngrams=linear["weights"],
         ngram_bias=float(linear["bias"]),
         params={k: float(v) for k, v in params.items()},
+        problem_words=frozenset(w.lower() for w in support.get("problem_words", ())),
     )
 
 
@@ -217,8 +226,11 @@ def _matches(model: _Model, low: str) -> Iterator[tuple[_Pattern, re.Match[str]]
 
 def _features(
     model: _Model, sentence: str, cues: list[tuple[float, str]] | None = None
-) -> tuple[float, dict[str, float], float, float]:
-    """Parts of one sentence's value: word polarity, pattern sums per group, linear logit, emphasis.
+) -> tuple[float, dict[str, float], float, float, bool]:
+    """Parts of one sentence's value: word polarity, pattern sums per group, linear logit, emphasis, felt.
+
+    ``felt`` says whether any word or phrase of feeling was found (fault words,
+    plain questions and elapsed time do not count).
 
     When ``cues`` is given, the evidence found is appended to it as (signed weight, text).
     """
@@ -230,6 +242,11 @@ def _features(
     toks = _TOKEN_RE.findall(low)
     lexicon = model.lexicon
     words = 0.0
+    problem = 0.0
+    # Whether a word or phrase of feeling was found; "like" or "please" alone are not one.
+    felt = False
+    praise = 0.0
+    problem_words = model.problem_words
     # The n-gram model knows a negated polar word as "not_<word>" (see
     # tools/train_tone.py): swap those weights in where negation is found.
     get = model.ngrams.get
@@ -258,27 +275,51 @@ def _features(
                         break
             if contrast >= 0:
                 value *= 0.5 if i < contrast else 1.5
+            if toks[i] in problem_words:
+                # Naming a fault is a report, not a feeling: no cue either.
+                problem += value
+                continue
             words += value
+            if value > 0:
+                praise += value
+            if abs(value) >= 0.9:
+                felt = True
             if cues is not None and abs(value) >= 0.9:
                 cues.append((value, toks[i] if (value > 0) == (lexicon[toks[i]] > 0) else " ".join(toks[back : i + 1])))
     groups: dict[str, float] = {}
+    time_cues: list[tuple[float, str]] = []
     for pattern, match in _matches(model, low):
         if pattern.group == "positive":
             before = low[max(0, match.start() - 12) : match.start()].split()
             if before and not _NEGATORS.isdisjoint(before[-2:]):
                 continue
         groups[pattern.group] = groups.get(pattern.group, 0.0) + pattern.weight
-        if cues is not None:
-            cues.append((pattern.weight * model.params[f"{pattern.group}_weight"] * 3.0, match.group(0).strip()))
-    if "sarcasm" in groups:
-        # "thanks for the delay" is not thanks.
+        if cues is not None and pattern.group not in _REPORT_GROUPS:
+            cue = (pattern.weight * model.params[f"{pattern.group}_weight"] * 3.0, match.group(0).strip())
+            (time_cues if pattern.group == "time" else cues).append(cue)
+    sarcastic = "sarcasm" in groups
+    if sarcastic:
+        # "thanks for the delay" is not thanks, and "Great, another outage" is not great.
         groups.pop("positive", None)
+        words -= praise
+        if cues is not None:
+            cues[:] = [c for c in cues if c[0] < 0]
+    if "time" in groups and _WAITING.isdisjoint(toks) and words >= 0 and _FEELING_GROUPS.isdisjoint(groups):
+        # "Our renewal is in 8 weeks" states a date; only time spent waiting hurts.
+        del groups["time"]
+    elif cues is not None:
+        cues.extend(time_cues)
+    if problem:
+        groups["problem"] = problem
     # Presence, as in training; no bias, so a sentence of unknown words sits at 0.
     present = set(toks)
     logit = negation_shift + sum(map(get, present, _zeros(len(present))))
     if len(toks) > 1:
         pairs = set(map(" ".join, zip(toks, toks[1:])))
         logit += sum(map(get, pairs, _zeros(len(pairs))))
+    felt = felt or not _FEELING_GROUPS.isdisjoint(groups) or "positive" in groups
+    if sarcastic:
+        logit = min(logit, 0.0)
     emphasis = 0.0
     if "!" in low:
         emphasis = min(low.count("!"), 4) * 0.292
@@ -289,17 +330,29 @@ def _features(
         caps = len(_CAPS_RE.findall(sentence))
         if caps and caps < len(toks):
             emphasis += 0.4 * min(caps, 3)
-    return words, groups, logit, emphasis
+    return words, groups, logit, emphasis, felt
 
 
 def _zeros(n: int) -> Iterable[float]:
     return itertools.repeat(0.0, n)
 
 
-def _combine(params: dict[str, float], words: float, groups: dict[str, float], logit: float, emphasis: float) -> float:
+def _combine(
+    params: dict[str, float], words: float, groups: dict[str, float], logit: float, emphasis: float, felt: bool
+) -> float:
+    if not felt:
+        # Trained on product reviews, the n-grams read "look", "old" or "week"
+        # as complaints: without a word or phrase of feeling they may only
+        # nudge the value.
+        cap = params["ngram_alone_cap"]
+        logit = min(max(logit, -cap), cap)
     value = words + params["ngram_weight"] * logit + params["bias"]
     for group, total in groups.items():
         value += params[f"{group}_weight"] * total
+    if not felt:
+        # A fault stated plainly ("the export fails on row 230") is a report,
+        # not unhappiness: however many fault words, it stays mild.
+        value = max(value, -params["report_cap"])
     if value > 0:
         value += emphasis
     elif value < 0:
