@@ -21,6 +21,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     and_,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -325,15 +326,21 @@ class Store:
         created: dict[int, int] = {}
         now = utcnow()
         with self.write() as conn:
-            for placeholder, root in sorted(new_roots.items(), reverse=True):
-                existing = conn.execute(
-                    select(threads.c.id).where(threads.c.root_message_id == root)
-                ).scalar()
-                if existing is None:
-                    existing = conn.execute(
-                        insert(threads).values(root_message_id=root, updated_at=now)
-                    ).inserted_primary_key[0]
-                created[placeholder] = int(existing)
+            ids_by_root: dict[str, int] = {}
+            roots = sorted(set(new_roots.values()))
+            for chunk in _chunks(roots, 900):
+                rows = conn.execute(
+                    select(threads.c.root_message_id, threads.c.id).where(threads.c.root_message_id.in_(chunk))
+                )
+                ids_by_root.update((root, tid) for root, tid in rows)
+            missing = [{"root_message_id": r, "updated_at": now} for r in roots if r not in ids_by_root]
+            if missing:
+                inserted = conn.execute(
+                    insert(threads).returning(threads.c.root_message_id, threads.c.id, sort_by_parameter_order=True),
+                    missing,
+                )
+                ids_by_root.update((root, tid) for root, tid in inserted)
+            created = {placeholder: int(ids_by_root[root]) for placeholder, root in new_roots.items()}
             for source_id, target_id in merges.items():
                 conn.execute(
                     update(messages).where(messages.c.thread_id == source_id).values(thread_id=target_id)
@@ -349,63 +356,63 @@ class Store:
                 conn.execute(
                     update(threads).where(threads.c.id == source_id).values(status="merged", message_count=0)
                 )
-            by_thread: dict[int, list[int]] = {}
-            for key, ref in assigned.items():
-                tid = created.get(ref, ref) if ref < 0 else merges.get(ref, ref)
-                by_thread.setdefault(tid, []).append(key)
-            for tid, keys in by_thread.items():
-                for chunk in _chunks(keys, 500):
-                    conn.execute(
-                        update(messages).where(messages.c.id.in_(chunk)).values(thread_id=tid)
-                    )
-            touched = set(by_thread) | set(merges.values())
+            resolved = {
+                key: (created.get(ref, ref) if ref < 0 else merges.get(ref, ref)) for key, ref in assigned.items()
+            }
+            if resolved:
+                conn.execute(
+                    update(messages).where(messages.c.id == bindparam("key")).values(thread_id=bindparam("tid")),
+                    [{"key": k, "tid": t} for k, t in resolved.items()],
+                )
+            touched = set(resolved.values()) | set(merges.values())
             if touched:
                 self._refresh_threads(conn, touched)
         return created
 
     def _refresh_threads(self, conn: Connection, thread_ids: set[int]) -> None:
-        """Recompute each touched thread's summary from its messages."""
+        """Recompute each touched thread's summary from its messages, in bulk."""
         now = utcnow()
-        for chunk in _chunks(sorted(thread_ids), 500):
-            human = messages.c.auto_kind.is_(None)
-            cin = and_(messages.c.direction == "in", human)
-            cout = messages.c.direction == "out"
+        summaries: dict[int, dict[str, Any]] = {}
+        for chunk in _chunks(sorted(thread_ids), 900):
             rows = conn.execute(
                 select(
-                    messages.c.thread_id,
-                    func.count().label("n"),
-                    func.min(messages.c.date).filter(cin).label("first_in"),
-                    func.max(messages.c.date).filter(cin).label("last_in"),
-                    func.min(messages.c.date).filter(cout).label("first_out"),
-                    func.max(messages.c.date).filter(cout).label("last_out"),
-                    func.max(messages.c.date).label("last_any"),
+                    messages.c.thread_id, messages.c.date, messages.c.subject, messages.c.from_address,
+                    messages.c.direction, messages.c.to_addresses, messages.c.auto_kind,
                 )
                 .where(messages.c.thread_id.in_(chunk))
-                .group_by(messages.c.thread_id)
+                .order_by(messages.c.thread_id, messages.c.date, messages.c.id)
             ).all()
             for r in rows:
-                first = conn.execute(
-                    select(messages.c.subject, messages.c.from_address, messages.c.direction, messages.c.to_addresses)
-                    .where(messages.c.thread_id == r.thread_id)
-                    .order_by(messages.c.date, messages.c.id)
-                ).all()
-                customer = _thread_customer(first)
-                subject = first[0].subject if first else ""
-                conn.execute(
-                    update(threads)
-                    .where(threads.c.id == r.thread_id)
-                    .values(
-                        message_count=r.n,
-                        first_customer_at=r.first_in,
-                        last_customer_at=r.last_in,
-                        first_staff_at=r.first_out,
-                        last_staff_at=r.last_out,
-                        last_message_at=r.last_any,
-                        customer=customer,
-                        subject=subject,
-                        updated_at=now,
-                    )
-                )
+                when = _aware(r.date)
+                t = summaries.get(r.thread_id)
+                if t is None:
+                    t = summaries[r.thread_id] = {
+                        "tid": r.thread_id, "message_count": 0, "subject": r.subject,
+                        "first_customer_at": None, "last_customer_at": None,
+                        "first_staff_at": None, "last_staff_at": None, "last_message_at": None,
+                        "customer": None, "_recipient": None,
+                    }
+                t["message_count"] += 1
+                t["last_message_at"] = when
+                if r.direction == "in" and r.auto_kind is None:
+                    t["first_customer_at"] = t["first_customer_at"] or when
+                    t["last_customer_at"] = when
+                    t["customer"] = t["customer"] or (r.from_address or None)
+                elif r.direction == "out":
+                    t["first_staff_at"] = t["first_staff_at"] or when
+                    t["last_staff_at"] = when
+                    if t["_recipient"] is None and r.to_addresses:
+                        recipients = r.to_addresses if isinstance(r.to_addresses, list) else json.loads(r.to_addresses)
+                        t["_recipient"] = recipients[0] if recipients else None
+        params = []
+        for t in summaries.values():
+            recipient = t.pop("_recipient")
+            t["customer"] = t["customer"] or recipient
+            t["updated_at"] = now
+            params.append(t)
+        if params:
+            # The SET clause comes from the parameter names (every key but "tid").
+            conn.execute(update(threads).where(threads.c.id == bindparam("tid")), params)
 
     # -- frames for the core ----------------------------------------------
 
@@ -1029,18 +1036,6 @@ def _message_row(mailbox_id: int, m: StoredMessage, now: datetime) -> dict[str, 
         "tone": m.tone,
         "created_at": now,
     }
-
-
-def _thread_customer(rows: Sequence[Any]) -> str | None:
-    for r in rows:
-        if r.direction == "in" and r.from_address:
-            return r.from_address
-    for r in rows:
-        if r.direction == "out":
-            recipients = r.to_addresses if isinstance(r.to_addresses, list) else json.loads(r.to_addresses or "[]")
-            if recipients:
-                return recipients[0]
-    return None
 
 
 def _frame(conn: Connection, query: Any, dates: Sequence[str]) -> pd.DataFrame:

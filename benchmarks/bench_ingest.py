@@ -1,0 +1,177 @@
+"""Full ingest of a 20,000-message mailbox from a local Dovecot (issue 3's targets).
+
+Measured in one run against the same server and mailbox:
+
+- the ceiling: a bare ``UID FETCH 1:* (BODY.PEEK[])`` with the standard library's imaplib;
+- ``mbsync`` (isync) copying the mailbox to a Maildir;
+- the whole ``outreach sync`` process (fetch + parse + tone + thread + store into a fresh
+  SQLite), as a ratio to both, with its peak memory (max RSS from ``wait4``);
+- a sync with nothing new: the whole process, and the step alone in-process.
+
+The mailbox is the sample generator's conversations, repeated with fresh Message-IDs
+until it holds 20,000 messages (so threading and parsing see realistic mail).
+"""
+
+from __future__ import annotations
+
+import imaplib
+import mailbox
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MESSAGES = int(os.environ.get("OUTREACH_BENCH_INGEST_MESSAGES", "20000"))
+REPO = Path(__file__).resolve().parent.parent
+_MID = re.compile(rb"<([^<>@\s]+)@")
+
+
+def _mailbox(count: int, tmp: Path) -> list[bytes]:
+    """Sample conversations, copied with a suffix on every Message-ID until ``count`` messages."""
+    from outreach.sample import generate
+
+    box = mailbox.mbox(str(generate(tmp, conversations=320).mbox_path))
+    try:
+        originals = [box.get_bytes(k) for k in box.keys()]
+    finally:
+        box.close()
+    out: list[bytes] = []
+    copy = 0
+    while len(out) < count:
+        suffix = f".c{copy}".encode()
+        for data in originals:
+            out.append(data if copy == 0 else _MID.sub(lambda m: b"<" + m.group(1) + suffix + b"@", data))
+            if len(out) == count:
+                break
+        copy += 1
+    return out
+
+
+def _timed_child(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int, str]:
+    """Run a process; wall seconds, its own peak RSS in MB, and its stdout."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = proc.stdout.read() if proc.stdout else b""
+    err = proc.stderr.read() if proc.stderr else b""
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed: {err.decode(errors='replace')[-500:]}")
+    return elapsed, usage.ru_maxrss // 1024, out.decode(errors="replace")
+
+
+def _bare_fetch(host: str, port: int, user: str, password: str) -> tuple[float, int]:
+    conn = imaplib.IMAP4(host, port)
+    try:
+        conn.login(user, password)
+        conn.select("INBOX", readonly=True)
+        started = time.perf_counter()
+        _, data = conn.uid("FETCH", "1:*", "(BODY.PEEK[])")
+        elapsed = time.perf_counter() - started
+        return elapsed, sum(1 for item in data if isinstance(item, tuple))
+    finally:
+        conn.logout()
+
+
+def _mbsync(host: str, port: int, user: str, password: str, tmp: Path) -> float | None:
+    if not shutil.which("mbsync"):
+        return None
+    target = tmp / "mbsync-maildir"
+    target.mkdir()
+    config = tmp / "mbsyncrc"
+    config.write_text(
+        f"IMAPAccount bench\nHost {host}\nPort {port}\nUser {user}\nPass {password}\nSSLType None\n"
+        "AuthMechs LOGIN\n\nIMAPStore remote\nAccount bench\n\n"
+        f"MaildirStore local\nPath {target}/\nInbox {target}/INBOX\n\n"
+        "Channel bench\nFar :remote:\nNear :local:\nPatterns INBOX\nCreate Near\nSync Pull\nSyncState *\n",
+        encoding="utf-8",
+    )
+    started = time.perf_counter()
+    done = subprocess.run(["mbsync", "-c", str(config), "-a", "-q"], capture_output=True, timeout=600, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"mbsync failed: {done.stderr.strip()[-400:]}")
+    return time.perf_counter() - started
+
+
+def run() -> list[str]:
+    """Measure and return printable lines."""
+    if not os.access("/usr/sbin/dovecot", os.X_OK):
+        return ["skipped: /usr/sbin/dovecot not installed (apt-get install dovecot-imapd)"]
+    from tests.servers.dovecot import make_server
+
+    tmp = Path(tempfile.mkdtemp(prefix="outreach-bench-ingest-"))
+    (tmp / "dovecot").mkdir()
+    tmp.chmod(0o755)  # Dovecot's mail processes (nobody when root) traverse it
+    server = make_server(tmp / "dovecot")
+    server._write_users(1)
+    server.start()
+    try:
+        user = server.add_user()
+        messages = _mailbox(MESSAGES, tmp / "sample")
+        size = sum(map(len, messages))
+        for start in range(0, len(messages), 2000):
+            user.append_many("INBOX", messages[start : start + 2000])
+        _bare_fetch(server.host, server.port, user.user, user.password)  # warm Dovecot's index
+        bare, fetched = min(_bare_fetch(server.host, server.port, user.user, user.password) for _ in range(3))
+        mbsync = _mbsync(server.host, server.port, user.user, user.password, tmp)
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OUTREACH_")}
+        env.update(
+            OUTREACH_STORE__URL=f"sqlite:///{tmp / 'store.db'}",
+            OUTREACH_IMAP__HOST=server.host,
+            OUTREACH_IMAP__PORT=str(server.port),
+            OUTREACH_IMAP__SSL="false",
+            OUTREACH_IMAP__USERNAME=user.user,
+            OUTREACH_IMAP__PASSWORD=user.password,
+            OUTREACH_IMAP__SENT_FOLDERS="[]",
+            OUTREACH_TEAM__DOMAINS='["northwind.example"]',
+        )
+        argv = [sys.executable, "-m", "outreach.cli", "sync"]
+        full, rss, out = _timed_child(argv, env, tmp)
+        noop, _, _ = _timed_child(argv, env, tmp)
+
+        from connectors.factory import make_source
+        from connectors.store import Store
+        from flows import steps
+        from outreach.settings import load_settings
+
+        old = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            settings = load_settings()
+            with Store.open(settings.store.url) as store:
+                source = make_source(settings, "imap")
+                started = time.perf_counter()
+                steps.sync(store, source, settings)
+                step_noop = time.perf_counter() - started
+                source.close()
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    finally:
+        server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    lines = [
+        f"mailbox: {fetched:,} messages, {size / 1e6:.0f} MB, plain IMAP on loopback",
+        f"ceiling, bare imaplib UID FETCH 1:*: {bare:.2f} s ({fetched / bare:,.0f} msgs/s)",
+        f"outreach sync (whole process): {full:.1f} s ({MESSAGES / full:,.0f} msgs/s), "
+        f"{bare / full:.3f}x the ceiling (target >= 0.25x); peak RSS {rss} MB (target < 300 MB)",
+    ]
+    if mbsync is not None:
+        lines.append(f"mbsync to Maildir: {mbsync:.1f} s; outreach is {mbsync / full:.2f}x faster (target >= 3x)")
+    else:
+        lines.append("mbsync: not installed (apt-get install isync)")
+    lines.append(
+        f"sync with nothing new: whole process {noop:.2f} s, the step itself {step_noop * 1000:.0f} ms (target < 0.5 s)"
+    )
+    lines.append(f"last line of the sync: {out.strip().splitlines()[-1] if out.strip() else '-'}")
+    return lines
