@@ -234,7 +234,7 @@ class Pages:
             ids = [d["id"] for d in ready]
             later = [i for i in ids if i != draft_id]
             if later:
-                # The next one in priority order after the acted-on draft (or the top).
+                # The acted-on draft left the queue, so the top is the next most urgent one.
                 return RedirectResponse(f"/drafts/{later[0]}", status_code=303)
         return RedirectResponse("/", status_code=303)
 

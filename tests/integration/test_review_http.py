@@ -110,15 +110,18 @@ def fill(path: str, seeded: Seeded) -> str:
 
 
 def test_the_route_list_covers_every_route(app: Any) -> None:
-    public_prefixes = ("/unsubscribe", "/s/", "/survey", "/webhooks", "/u/")
+    from outreach.review.app import public_routes
+
+    # The public pages (unsubscribe, survey links, webhooks) need no login by design; their modules test them.
+    public = {getattr(r, "path", None) for r in public_routes(app.state.ctx)}
     found = set()
     for route in app.routes:
+        if getattr(route, "path", None) in public:
+            continue
         if isinstance(route, Mount):
             assert route.path == "/static"
             continue
         assert isinstance(route, Route)
-        if route.path.startswith(public_prefixes):
-            continue
         path = re.sub(r"\{draft_id:int\}", "{id}", route.path)
         for method in route.methods or ():
             if method != "HEAD":
