@@ -103,7 +103,10 @@ def to_deployment(spec: DeploymentSpec, *, config: str | None = None) -> Any:
     flow = load_flow(spec)
     params = dict(spec.parameters)
     if config is not None:
-        params["config"] = config
+        if isinstance(params.get("params"), dict):  # a flow that takes one model parameter
+            params["params"] = {**params["params"], "config": config}
+        else:
+            params["config"] = config
     limit: ConcurrencyLimitConfig | int | None = None
     if isinstance(spec.concurrency, dict):
         limit = ConcurrencyLimitConfig(

@@ -103,6 +103,9 @@ def main_callback(
     ] = None,
 ) -> None:
     """Proactive customer care from a support inbox."""
+    from outreach.redact import install as redact_logs
+
+    redact_logs()  # no customer address or body in any log line of ours or Prefect's
     state = State(config)
     ctx.obj = state
     ctx.call_on_close(state.close)
@@ -271,9 +274,12 @@ def report(
     """Write the HTML report (and its figures as JSON)."""
     from flows import steps
 
+    from outreach.report import REPORT_STEPS
+
     state = _state(ctx)
     out_dir = out or Path(state.settings.report.out_dir)
-    result = steps.report(state.store, state.settings, out_dir, _now(as_of))
+    with _progress("Report", state, total=REPORT_STEPS + 2, unit="step") as advance:
+        result = steps.report(state.store, state.settings, out_dir, _now(as_of), progress=advance)
     if as_json:
         _print_json(result.figures)
         return
@@ -459,36 +465,11 @@ def quarantine_list(ctx: typer.Context, as_json: AsJson = False, limit: int = 10
 # -- progress ----------------------------------------------------------------------
 
 
-class _progress:
-    """A progress line with counts and rate on a terminal; silent otherwise."""
+def _progress(label: str, state: State, *, total: int | None = None, unit: str = "msg") -> Any:
+    """A progress bar with counts and rate on a terminal; silent otherwise (see outreach.progress)."""
+    from outreach.progress import progress_bar
 
-    def __init__(self, label: str, state: State) -> None:
-        self.label = label
-        self._progress: Any = None
-
-    def __enter__(self) -> Any:
-        if not sys.stderr.isatty():
-            return lambda n: None
-        from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        self._progress = Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), transient=True,
-        )
-        self._progress.start()
-        task = self._progress.add_task(self.label, total=None, rate="")
-
-        def advance(n: int) -> None:
-            self._progress.advance(task, n)
-            t = self._progress.tasks[0]
-            if t.elapsed:
-                self._progress.update(task, rate=f"{t.completed / t.elapsed:,.0f} msg/s")
-
-        return advance
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
+    return progress_bar(label, total=total, unit=unit)
 
 
 # -- command groups in their own modules -------------------------------------------
