@@ -822,12 +822,18 @@ class Store:
             ["sent_at", "replied_at"],
         )
         zones = {r.address: r.timezone for r in conn.execute(select(customers.c.address, customers.c.timezone))}
+        # A thread whose last word is the customer's awaits us, unless detection judged it
+        # resolved and calm (a live survey candidate: "thanks, all good" needs no answer).
+        resolved = select(candidates.c.thread_id).where(
+            candidates.c.status != "closed", candidates.c.kind.in_(["survey", "thank_you"])
+        )
         waiting = conn.execute(
             select(threads.c.customer).where(
                 threads.c.status == "open",
                 threads.c.last_customer_at.is_not(None),
                 or_(threads.c.last_staff_at.is_(None), threads.c.last_staff_at < threads.c.last_customer_at),
                 threads.c.last_customer_at >= now - timedelta(days=14),
+                threads.c.id.not_in(resolved),
             )
         ).all()
         return {

@@ -185,7 +185,9 @@ def draft(store: Store, settings: Settings, now: datetime) -> DraftReport:
         if language not in ("en", "de"):
             language = settings.drafts.default_language
         kind = cand["kind"]
-        status = "approved" if kind in settings.drafts.auto_approve else "pending_review"
+        # Closing the loop with an unhappy customer always gets a human eye.
+        auto = kind in settings.drafts.auto_approve and cand.get("source") != "loop"
+        status = "approved" if auto else "pending_review"
         token = new_reply_token()
         domain = settings.sender.from_address.rpartition("@")[2] or "outreach.invalid"
         base_ctx = {

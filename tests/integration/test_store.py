@@ -127,3 +127,14 @@ def test_suppression_is_recorded_once_and_marks_the_customer(any_store: Store) -
     assert any_store.suppressed() == {"ann@example.com"}
     customers = any_store.frames()["customers"].set_index("address")
     assert customers.loc["ann@example.com", "unsubscribed_at"] == NOW
+
+
+def test_a_resolved_thread_ending_with_thanks_does_not_await_us(any_store: Store) -> None:
+    thread_id = seed_thread(any_store)
+    with any_store.engine.connect() as conn:
+        before = any_store.throttle_inputs(conn, NOW, 30)
+    assert before["awaiting_reply"] == {"ann@example.com"} and before["backlog_threads"] == 1
+    any_store.sync_candidates([Candidate(thread_id, "ann@example.com", "survey", 20, ["resolved, calm"])], NOW)
+    with any_store.engine.connect() as conn:
+        after = any_store.throttle_inputs(conn, NOW, 30)
+    assert after["awaiting_reply"] == set() and after["backlog_threads"] == 0
