@@ -102,3 +102,13 @@ def test_serve_builds_the_same_deployments_as_prefect_yaml() -> None:
     assert sync.concurrency_limit == 1
     assert sync.concurrency_options.collision_strategy == ConcurrencyLimitStrategy.CANCEL_NEW
     assert built["detect-and-draft"].triggers, "the new-mail trigger is served too"
+
+
+def test_example_automations_are_valid_prefect_automations() -> None:
+    from prefect.events.schemas.automations import AutomationCore
+
+    data = yaml.safe_load((REPO / "prefect" / "automations.yaml").read_text(encoding="utf-8"))
+    automations = [AutomationCore.model_validate(a) for a in data["automations"]]
+    expects = {e for a in automations for e in a.trigger.expect}
+    assert "outreach.drafts.pending-review" in expects and "prefect.flow-run.Failed" in expects
+    assert all(a.actions and a.actions[0].type == "send-notification" for a in automations)
