@@ -47,6 +47,15 @@ _QUOTE_CUT_RE = re.compile(
     r"|From:\s[^\n]+\n(?:[^\n]+\n){0,3}?(?:Sent|Date):\s)",
     re.MULTILINE | re.IGNORECASE,
 )
+# Greetings and sign-offs ("Good morning,", "Best regards,\nVera") are
+# formulas, not feelings: they are skipped when the message says anything else.
+_FORMULA_RE = re.compile(
+    r"(?:(?:hi|hello|hey|hiya|dear|good (?:morning|afternoon|evening)|greetings)\b[^.!?\n]{0,30},?"
+    r"|hope (?:you're|you are|all is|this finds you) well[.!]?"
+    r"|(?:(?:best|kind|warm|warmest|many|all the)\s+)?(?:regards|wishes|best|thanks|thank you|cheers|thx|sincerely)"
+    r"[,.!]?)",
+    re.IGNORECASE,
+)
 _QUOTED_LINE_RE = re.compile(r"^[ \t]*>[^\n]*\n?", re.MULTILINE)
 _NOISE_RE = re.compile(r"@\w+|https?://\S+|www\.\S+|\S+@\S+\.\w+")
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[!?,;:]|<3|[\u2600-\u27bf\U0001f300-\U0001faff]")
@@ -209,6 +218,14 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_RE.split(text) if s and not s.isspace()]
 
 
+def content_sentences(text: str) -> list[str]:
+    """The sentences tone reads: new words only, greetings and sign-offs skipped unless nothing else is said."""
+    sentences = split_sentences(new_text(text)) if text else []
+    if len(sentences) > 1:
+        sentences = [s for s in sentences if not _FORMULA_RE.fullmatch(s)] or sentences
+    return sentences
+
+
 def _matches(model: _Model, low: str) -> Iterator[tuple[_Pattern, re.Match[str]]]:
     """Pattern matches in a lower-cased sentence (non-overlapping per pattern, like ``finditer``)."""
     ends: dict[int, int] = {}
@@ -226,11 +243,11 @@ def _matches(model: _Model, low: str) -> Iterator[tuple[_Pattern, re.Match[str]]
 
 def _features(
     model: _Model, sentence: str, cues: list[tuple[float, str]] | None = None
-) -> tuple[float, dict[str, float], float, float, bool]:
+) -> tuple[float, dict[str, float], float, float, tuple[bool, bool]]:
     """Parts of one sentence's value: word polarity, pattern sums per group, linear logit, emphasis, felt.
 
-    ``felt`` says whether any word or phrase of feeling was found (fault words,
-    plain questions and elapsed time do not count).
+    ``felt`` says whether a word or phrase of negative, and of positive,
+    feeling was found (fault words, plain questions and elapsed time are not feelings).
 
     When ``cues`` is given, the evidence found is appended to it as (signed weight, text).
     """
@@ -243,8 +260,9 @@ def _features(
     lexicon = model.lexicon
     words = 0.0
     problem = 0.0
-    # Whether a word or phrase of feeling was found; "like" or "please" alone are not one.
-    felt = False
+    # Whether a word or phrase of (negative, positive) feeling was found;
+    # "like" or "please" are too weak to be one, fault words are not one.
+    felt_neg = felt_pos = False
     praise = 0.0
     problem_words = model.problem_words
     # The n-gram model knows a negated polar word as "not_<word>" (see
@@ -282,8 +300,10 @@ def _features(
             words += value
             if value > 0:
                 praise += value
-            if abs(value) >= 0.9:
-                felt = True
+            if value <= -0.9:
+                felt_neg = True
+            elif value >= 0.9:
+                felt_pos = True
             if cues is not None and abs(value) >= 0.9:
                 cues.append((value, toks[i] if (value > 0) == (lexicon[toks[i]] > 0) else " ".join(toks[back : i + 1])))
     groups: dict[str, float] = {}
@@ -317,7 +337,8 @@ def _features(
     if len(toks) > 1:
         pairs = set(map(" ".join, zip(toks, toks[1:])))
         logit += sum(map(get, pairs, _zeros(len(pairs))))
-    felt = felt or not _FEELING_GROUPS.isdisjoint(groups) or "positive" in groups
+    felt_neg = (felt_neg and words < 0) or not _FEELING_GROUPS.isdisjoint(groups)
+    felt_pos = (felt_pos and words > 0) or "positive" in groups
     if sarcastic:
         logit = min(logit, 0.0)
     emphasis = 0.0
@@ -330,7 +351,7 @@ def _features(
         caps = len(_CAPS_RE.findall(sentence))
         if caps and caps < len(toks):
             emphasis += 0.4 * min(caps, 3)
-    return words, groups, logit, emphasis, felt
+    return words, groups, logit, emphasis, (felt_neg, felt_pos)
 
 
 def _zeros(n: int) -> Iterable[float]:
@@ -338,18 +359,27 @@ def _zeros(n: int) -> Iterable[float]:
 
 
 def _combine(
-    params: dict[str, float], words: float, groups: dict[str, float], logit: float, emphasis: float, felt: bool
+    params: dict[str, float],
+    words: float,
+    groups: dict[str, float],
+    logit: float,
+    emphasis: float,
+    felt: tuple[bool, bool],
 ) -> float:
-    if not felt:
-        # Trained on product reviews, the n-grams read "look", "old" or "week"
-        # as complaints: without a word or phrase of feeling they may only
-        # nudge the value.
-        cap = params["ngram_alone_cap"]
-        logit = min(max(logit, -cap), cap)
-    value = words + params["ngram_weight"] * logit + params["bias"]
+    felt_neg, felt_pos = felt
+    ngram = params["ngram_weight"] * logit
+    # Trained on product reviews, the n-grams read "look", "old" or "week" as
+    # complaints: without a word or phrase of feeling on their side they may
+    # only nudge the value (the cap is in value units, below any threshold).
+    cap = params["ngram_alone_cap"]
+    if ngram < -cap and not felt_neg:
+        ngram = -cap
+    elif ngram > cap and not felt_pos:
+        ngram = cap
+    value = words + ngram + params["bias"]
     for group, total in groups.items():
         value += params[f"{group}_weight"] * total
-    if not felt:
+    if not felt_neg:
         # A fault stated plainly ("the export fails on row 230") is a report,
         # not unhappiness: however many fault words, it stays mild.
         value = max(value, -params["report_cap"])
@@ -408,8 +438,7 @@ def score_text(
     params = model.params
     neg_t = params["negative_below"] if negative_below is None else negative_below
     pos_t = params["positive_above"] if positive_above is None else positive_above
-    body = new_text(text) if text else ""
-    sentences = split_sentences(body)
+    sentences = content_sentences(text)
     if not sentences:
         return Tone(0.0, "neutral", "")
     worst_value, worst, worst_cues = math.inf, "", ()
