@@ -1,0 +1,69 @@
+"""The deployable flows under a real Prefect server: detect, send (window skip), report, artifacts.
+
+Artifacts must carry no customer address and no quoted customer words.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from connectors.factory import make_source
+from connectors.store import Store
+from flows import steps
+from outreach.settings import Settings
+
+pytestmark = pytest.mark.flows
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = str(REPO / "config" / "demo.toml")
+
+
+def test_detect_send_report_flows_publish_artifacts_without_customer_data(
+    prefect_harness: None, settings: Settings, small_sample: Path, tmp_path: Path
+) -> None:
+    from prefect.client.orchestration import get_client
+
+    from flows.detect import detect_flow
+    from flows.report import report_flow
+    from flows.send import send_flow
+    from outreach.sample import SAMPLE_AS_OF
+
+    with Store.open(settings.store.url) as store:
+        steps.sync(store, make_source(settings, f"mbox:{small_sample}"), settings)
+        customers = {c.lower() for c in store.frames()["customers"]["address"]}
+    as_of = SAMPLE_AS_OF.isoformat()
+
+    detected = detect_flow(config=DEMO, as_of=as_of)
+    assert detected["candidates"] > 0 and detected["drafts"]["created"] > 0
+
+    sunday = "2026-03-22T12:00:00+00:00"
+    skipped = send_flow(config=DEMO, as_of=sunday)
+    assert skipped["skipped"] is True and skipped["next_open"] > sunday
+    inside = send_flow(config=DEMO, as_of=as_of, dry_run=True)
+    assert inside["skipped"] is False and inside["dry_run"] is True
+
+    out = tmp_path / "weekly"
+    reported = report_flow(config=DEMO, as_of=as_of, out_dir=str(out))
+    assert Path(reported["html"]).is_file() and Path(reported["html"]).parent == out
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts()
+    by_key = {a.key: a for a in artifacts}
+    assert {"outreach-candidates", "outreach-summary", "outreach-report"} <= set(by_key)
+    summary = str(by_key["outreach-summary"].data)
+    assert "limited by" in summary
+    data = by_key["outreach-candidates"].data
+    rows = json.loads(data) if isinstance(data, str) else data
+    stages = {r["stage"] for r in rows}
+    assert {"candidate", "draft"} <= stages, stages
+    assert all(set(r) == {"stage", "draft", "thread", "kind", "priority", "status", "why"} for r in rows)
+    assert "[quote]" in " ".join(r["why"] for r in rows if r["stage"] == "candidate")
+    for artifact in artifacts:
+        text = str(artifact.data).lower()
+        leaked = [c for c in customers if c in text]
+        assert not leaked, (artifact.key, leaked[:3])
+        assert not re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", text), artifact.key
