@@ -781,11 +781,29 @@ class Store:
             )
 
     def settle_sent(self, draft_id: int, *, provider: str, provider_id: str | None, now: datetime) -> None:
-        self.transition(
-            draft_id, "sent", actor="sender", action="sent", now=now, expect={"sending"},
-            values={"sent_at": now, "provider": provider, "provider_id": provider_id, "error": None},
-            detail={"provider": provider},
-        )
+        """``sending → sent`` in one short transaction (the hot path of every send).
+
+        Raises:
+            DraftStateError: the draft is no longer ``sending``.
+        """
+        with self.write() as conn:
+            changed = conn.execute(
+                update(drafts)
+                .where(drafts.c.id == draft_id, drafts.c.status == "sending")
+                .values(status="sent", sent_at=now, provider=provider, provider_id=provider_id, error=None)
+            ).rowcount
+            if not changed:
+                raise DraftStateError(f"draft {draft_id} is not sending; cannot settle it as sent")
+            self._audit(conn, "sender", "sent", draft_id, {"from": "sending", "to": "sent", "provider": provider}, at=now)
+
+    def drafts_by_id(self, draft_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Several drafts in one query (a send batch)."""
+        out: dict[int, dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(draft_ids), 500):
+                for r in conn.execute(select(drafts).where(drafts.c.id.in_(chunk))).mappings():
+                    out[int(r["id"])] = _aware_row(dict(r))
+        return out
 
     def settle_failed(self, draft_id: int, *, provider: str, error: str, retryable: bool, now: datetime) -> None:
         """A provider error: retryable ones go back to ``approved``, others fail."""

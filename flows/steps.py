@@ -338,8 +338,10 @@ def _deliver(
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    rows = store.drafts_by_id(claimed)
+
     def one(draft_id: int) -> str:
-        row = store.get_draft(draft_id)
+        row = rows.get(draft_id)
         if row is None:
             return "gone"
         try:
