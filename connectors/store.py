@@ -32,8 +32,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from connectors.schema import (
@@ -108,6 +106,15 @@ class BatchOutcome:
     stored: int
     duplicates: int
     quarantined: int
+
+
+def _dialect_insert(dialect: str) -> Any:
+    """INSERT with ON CONFLICT for the store's dialect (imported on use: start-up stays quick)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
 
 
 class Store:
@@ -259,7 +266,7 @@ class Store:
     ) -> int:
         if not rows:
             return 0
-        dialect_insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        dialect_insert = _dialect_insert(self.dialect)
         # RETURNING yields only the rows actually inserted, so duplicates are counted for free.
         stmt = dialect_insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c.id)
         return len(conn.execute(stmt, rows).all())
@@ -271,7 +278,7 @@ class Store:
                 seen[m.parsed.from_address] = m.parsed.from_name or seen.get(m.parsed.from_address, "")
         if not seen:
             return
-        dialect_insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        dialect_insert = _dialect_insert(self.dialect)
         rows = [{"address": a, "name": n} for a, n in seen.items()]
         stmt = dialect_insert(customers)
         stmt = stmt.on_conflict_do_update(

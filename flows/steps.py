@@ -20,7 +20,6 @@ from typing import Any
 
 from connectors.store import Store
 from outreach.errors import ConfigError, OutreachError, ProviderError, ProviderOutcomeUnknown
-from outreach.ingest import parse_batch
 from outreach.models import Candidate
 from outreach.ports import MessageSource, Sender
 from outreach.settings import Settings
@@ -59,6 +58,8 @@ def sync(
         report.folders += 1
         mailbox_id, state = store.mailbox_state(source.name, folder)
         for batch in source.fetch_new(folder, state, settings.imap.batch_size):
+            from outreach.ingest import parse_batch  # the parser loads only when there is mail
+
             stored, bad = parse_batch(batch.messages, settings)
             outcome = store.save_batch(
                 mailbox_id,
