@@ -13,8 +13,22 @@ gets a value on VADER's scale from four additive parts:
    (CC BY 4.0, see ``tone_data/NOTICE.txt``; ``tools/train_tone.py``);
 4. emphasis (exclamation marks, shouting in capitals).
 
-The group multipliers, the mixing weight of part 3 and the thresholds are
-a dozen hyper-parameters in ``tone_data/tone_params.json``. The most negative
+A problem report is not unhappiness. Words that name a fault ("broken",
+"missing", "error", ``problem_words`` in the lexicon), refund requests and
+plain questions ("where is my…", "when will…") go to the ``problem`` and
+``ask`` groups: they move the score but are never cues. A sentence with no
+word or phrase of negative *feeling* (frustration, repeat contact, chasing,
+churn, escalation, sarcasm, disappointment) stays mild: at most
+``report_cap`` (−0.25 on the −1..1 scale) before emphasis, and the n-grams
+alone may only nudge it (``ngram_alone_cap``). Elapsed time counts only when
+the customer is waiting ("for 3 weeks now"), greetings and sign-offs are
+skipped. So the label follows the airline annotators' valence (a stated
+fault is mildly negative), while the *severity* (how far below zero) and the
+cues say whether the customer is unhappy: detection compares the score to
+``detection.negative_threshold`` (−0.35), which a plain report cannot reach.
+
+The group multipliers, the mixing weight of part 3, the caps and the
+thresholds are hyper-parameters in ``tone_data/tone_params.json``. The most negative
 sentence decides a message unless a clearly stronger positive one outweighs
 it, because customers often wrap a complaint in politeness ("Thanks. Still
 waiting for my refund."). Quoted lines (``>``) and everything below an
