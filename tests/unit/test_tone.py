@@ -132,3 +132,40 @@ def test_uci_heldout_quality() -> None:
     precision, f1 = _prf(pred, [r["label"] == "0" for r in rows])
     assert precision >= 0.85
     assert f1 >= 0.80
+
+
+def _support_sets() -> tuple[list[str], list[str]]:
+    sys.path.insert(0, str(ROOT / "tools"))
+    from tune_tone import SUPPORT_NEUTRAL, SUPPORT_UNHAPPY  # type: ignore[import-not-found]
+
+    return SUPPORT_NEUTRAL, SUPPORT_UNHAPPY
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Could you take a look?",
+        "I'd like a refund for order #48213, it arrived in the wrong colour.",
+        "The PO number we need on it is PO-5521.",
+        "Our renewal is in six weeks, can we move to the annual plan before then?",
+        "The CSV import fails on row 230 with 'invalid date'. File attached.",
+    ],
+)
+def test_problem_reports_and_requests_are_mild_and_cue_free(text: str) -> None:
+    """A plain report or request never reaches detection's severity (-0.35) and carries no cue."""
+    tone = score_text(text)
+    assert tone.score > -0.35 and tone.cues == ()
+
+
+def test_support_sets_separate_by_severity() -> None:
+    calm, unhappy = _support_sets()
+    assert all(score_text(t).score > -0.35 for t in calm)
+    found = [score_text(t) for t in unhappy]
+    assert sum(t.score < -0.35 and bool(t.cues) for t in found) >= 0.9 * len(unhappy)
+
+
+def test_sign_offs_and_sarcastic_praise_do_not_read_positive() -> None:
+    angry = "Hi team,\n\nPayments have been down since lunchtime and I'm angry nobody told us anything.\n\nBest regards,\nVera"
+    assert score_text(angry).label == "negative"
+    assert score_text("Great, another update that breaks the sync. Just great.").label == "negative"
+    assert score_text("Got it, tahnks so much for sorting this out!").label == "positive"
