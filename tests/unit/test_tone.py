@@ -168,4 +168,7 @@ def test_sign_offs_and_sarcastic_praise_do_not_read_positive() -> None:
     angry = "Hi team,\n\nPayments have been down since lunchtime and I'm angry nobody told us anything.\n\nBest regards,\nVera"
     assert score_text(angry).label == "negative"
     assert score_text("Great, another update that breaks the sync. Just great.").label == "negative"
-    assert score_text("Got it, tahnks so much for sorting this out!").label == "positive"
+    assert score_text("Got it, thanks so much for sorting this out!").label == "positive"
+    # Misspelt thanks is not recognised (a known gap), but "so much for" after it is not sarcasm.
+    typo = score_text("Got it, tahnks so much for sorting this out!")
+    assert typo.cues == () and typo.score > -0.35
