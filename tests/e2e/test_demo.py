@@ -41,6 +41,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180",
         DO_NOT_TRACK="1",
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        # The demo sets a demo signing key for itself; later single steps need it from the env.
+        OUTREACH_SENDER__SIGNING_KEY="demo-only-signing-key-not-for-production",
     )
     result = run_cli(cwd, env, "demo", timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
