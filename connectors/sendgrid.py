@@ -132,6 +132,8 @@ class SendgridSender:
             client = sendgrid.SendGridAPIClient(self._api_key, host=self.settings.api_host.rstrip("/"))
             # The client's default is no timeout at all: a silent server would hang us forever.
             client.client.timeout = self.settings.timeout_seconds
+            # The client opens a new connection per request; reuse one per thread instead.
+            client.client = _pooled_client(client, self.settings.timeout_seconds)
             self._local.client = client
         return client
 
@@ -190,8 +192,120 @@ class SendgridSender:
         raise exc
 
     def close(self) -> None:
-        """Drop the per-thread clients (urllib keeps no pooled connections)."""
+        """Close this thread's kept-alive connection and forget every thread's client."""
+        client = getattr(self._local, "client", None)
+        if client is not None:
+            client.client._transport.close()
         self._local = threading.local()
+
+
+class _Answer:
+    """What ``python_http_client.Response`` reads from a urllib response."""
+
+    def __init__(self, status: int, body: bytes, headers: Any) -> None:
+        self._status, self._body, self._headers = status, body, headers
+
+    def getcode(self) -> int:
+        return self._status
+
+    def read(self) -> bytes:
+        return self._body
+
+    def info(self) -> Any:
+        return self._headers
+
+
+class _KeepAlive:
+    """One kept-alive HTTP(S) connection, used through python_http_client's ``_make_request`` hook.
+
+    Errors keep urllib's meaning, which :meth:`SendgridSender._classify`
+    relies on: failing to connect or to write the request raises
+    ``URLError`` (nothing was accepted: safe to retry); failing while
+    waiting for the answer raises the socket error itself (outcome unknown).
+    """
+
+    def __init__(self, host_url: str, timeout: float) -> None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(host_url)
+        self.https = parts.scheme == "https"
+        self.host = parts.hostname or ""
+        self.port = parts.port
+        self.timeout = timeout
+        self.conn: http.client.HTTPConnection | None = None
+
+    def _stale(self) -> bool:
+        import select
+
+        sock = self.conn.sock if self.conn is not None else None
+        if sock is None:
+            return True
+        # An idle kept-alive socket that is readable was closed by the server (EOF).
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def open(self, request: Any, timeout: float | None) -> _Answer:
+        from python_http_client.exceptions import handle_error
+        from urllib.parse import urlsplit
+
+        if self.conn is not None and self._stale():
+            self.close()
+        try:
+            if self.conn is None:
+                cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+                self.conn = cls(self.host, self.port, timeout=timeout or self.timeout)
+                self.conn.connect()
+            url = urlsplit(request.full_url)
+            target = url.path + (f"?{url.query}" if url.query else "")
+            self.conn.request(request.get_method(), target, body=request.data, headers=dict(request.header_items()))
+        except OSError as exc:
+            self.close()
+            raise urllib.error.URLError(exc) from None
+        try:
+            response = self.conn.getresponse()
+            body = response.read()
+        except BaseException:
+            self.close()
+            raise
+        if response.will_close:
+            self.close()
+        if response.status >= 400:
+            import io
+
+            error = urllib.error.HTTPError(request.full_url, response.status, response.reason, response.msg, io.BytesIO(body))
+            raise handle_error(error)
+        return _Answer(response.status, body, response.msg)
+
+
+def _pooled_client(api: Any, timeout: float) -> Any:
+    """The API client's ``python_http_client.Client`` with a kept-alive transport."""
+    import python_http_client
+
+    class PooledClient(python_http_client.Client):  # type: ignore[misc]
+        def __init__(self, *args: Any, transport: _KeepAlive, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._transport = transport
+
+        def _build_client(self, name: str | None = None) -> PooledClient:
+            url_path = self._url_path + [name] if name else self._url_path
+            return PooledClient(
+                host=self.host, version=self._version, request_headers=self.request_headers,
+                url_path=url_path, append_slash=self.append_slash, timeout=self.timeout,
+                transport=self._transport,
+            )
+
+        def _make_request(self, opener: Any, request: Any, timeout: float | None = None) -> Any:
+            return self._transport.open(request, timeout or self.timeout)
+
+    return PooledClient(
+        host=api.host, request_headers=api._default_headers, version=3, timeout=timeout,
+        transport=_KeepAlive(api.host, timeout),
+    )
 
 
 def _header(headers: Any, name: str) -> str | None:

@@ -764,20 +764,27 @@ class Store:
 
     def claim(self, conn: Connection, draft_ids: Sequence[int], worker: str, now: datetime) -> list[int]:
         """Mark drafts ``sending`` inside the caller's send-lock transaction."""
-        claimed: list[int] = []
-        for draft_id in draft_ids:
-            n = conn.execute(
-                update(drafts)
-                .where(drafts.c.id == draft_id, drafts.c.status == "approved")
-                .values(
-                    status="sending", claimed_at=now, claimed_by=worker, attempts=drafts.c.attempts + 1,
-                    wait_reason=None, not_before=None,
+        claimed: set[int] = set()
+        for chunk in _chunks(list(draft_ids), 500):
+            # One statement per chunk; RETURNING names exactly the rows this worker took.
+            claimed.update(
+                r.id for r in conn.execute(
+                    update(drafts)
+                    .where(drafts.c.id.in_(chunk), drafts.c.status == "approved")
+                    .values(
+                        status="sending", claimed_at=now, claimed_by=worker, attempts=drafts.c.attempts + 1,
+                        wait_reason=None, not_before=None,
+                    )
+                    .returning(drafts.c.id)
                 )
-            ).rowcount
-            if n:
-                claimed.append(draft_id)
-                self._audit(conn, worker, "claimed", draft_id, {}, at=now)
-        return claimed
+            )
+        ordered = [d for d in draft_ids if d in claimed]
+        if ordered:
+            conn.execute(
+                insert(audit),
+                [{"at": now, "actor": worker, "action": "claimed", "draft_id": d, "detail": {}} for d in ordered],
+            )
+        return ordered
 
     def defer(self, conn: Connection, waits: dict[int, tuple[datetime | None, str]]) -> None:
         for draft_id, (not_before, reason) in waits.items():
