@@ -474,13 +474,12 @@ def _progress(label: str, state: State, *, total: int | None = None, unit: str =
 
 # -- command groups in their own modules -------------------------------------------
 
-# Each module adds its commands with ``register(app)`` (review, agents, templates,
-# throttle, surveys, serve, watch…), so one command group lives in one module.
-for _name in ("cli_review", "cli_throttle", "cli_surveys", "cli_ops"):
-    import importlib.util as _util
+# Each module adds its commands with ``register(app)``, so one command group lives in
+# one module; they import their heavy dependencies inside the commands.
+from outreach import cli_ops, cli_review, cli_surveys, cli_throttle  # noqa: E402
 
-    if _util.find_spec(f"outreach.{_name}") is not None:
-        __import__(f"outreach.{_name}", fromlist=["register"]).register(app)
+for _group in (cli_review, cli_throttle, cli_surveys, cli_ops):
+    _group.register(app)
 
 
 # -- entry point -------------------------------------------------------------------
