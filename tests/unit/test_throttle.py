@@ -149,3 +149,31 @@ def test_answers_to_waiting_customers_are_not_blocked_by_the_backlog() -> None:
     p = plan(s, approved([(1, "a@x.com", "follow_up", 9), (2, "b@x.com", "check_in", 5)]), backlog_threads=5)
     assert p.send == [1]
     assert "reply capacity" in p.waits[2][1]
+
+
+def test_every_waiting_draft_gets_a_reason_when_capacity_runs_out_early() -> None:
+    s = Settings(
+        throttle={"max_per_hour": 1000, "max_per_day": 1000},
+        capacity={"agents": [{"name": "solo"}], "handle_minutes": 10, "max_utilisation": 0.5,
+                  "reply_rate_prior": {"check_in": 1.0, "survey": 1.0}},
+    )
+    rows = [(i, f"c{i}@x.com", "check_in", 1000 - i) for i in range(1, 500)]
+    rows.append((900, "c1@x.com", "survey", 1))  # same customer as a draft that goes now
+    p = plan(s, approved(rows))
+    assert len(p.send) == 24  # 240 free minutes / 10
+    assert set(p.send) | set(p.waits) == {r[0] for r in rows}
+    assert all("reply capacity" in p.waits[i][1] for i in range(25, 500))
+    assert "another email to this customer" in p.waits[900][1]
+
+
+def test_a_cheaper_kind_still_fits_after_a_costlier_one_did_not() -> None:
+    s = Settings(
+        throttle={"max_per_hour": 1000, "max_per_day": 1000},
+        capacity={"agents": [{"name": "solo"}], "handle_minutes": 100, "max_utilisation": 0.5,
+                  "reply_rate_prior": {"check_in": 1.0, "thank_you": 0.05}},
+    )
+    # 240 free minutes: two check-ins (200), then a third does not fit but a thank-you (5) does.
+    p = plan(s, approved([(1, "a@x.com", "check_in", 9), (2, "b@x.com", "check_in", 8),
+                          (3, "c@x.com", "check_in", 7), (4, "d@x.com", "thank_you", 6)]))
+    assert p.send == [1, 2, 4]
+    assert "reply capacity" in p.waits[3][1]
