@@ -372,13 +372,17 @@ def _deliver(
 
 
 def signing_key(settings: Settings) -> str:
-    """The key that signs survey and unsubscribe links (a secret: env or block only)."""
-    if settings.sender.signing_key is None:
+    """The key that signs survey and unsubscribe links (a secret: env or Prefect Secret block)."""
+    from connectors.factory import secret
+
+    key = secret(settings.sender.signing_key, settings.sender.signing_key_block, "sender.signing_key")
+    if key is None:
         raise ConfigError(
             "sender.signing_key",
-            "required to sign survey and unsubscribe links; set OUTREACH_SENDER__SIGNING_KEY",
+            "required to sign survey and unsubscribe links; set OUTREACH_SENDER__SIGNING_KEY "
+            "or sender.signing_key_block",
         )
-    return settings.sender.signing_key.get_secret_value()
+    return key
 
 
 def _utc(value: datetime) -> datetime:

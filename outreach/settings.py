@@ -146,6 +146,7 @@ class SenderSettings(Section):
     signing_key: SecretStr | None = Field(
         None, description="Secret: key that signs links (env OUTREACH_SENDER__SIGNING_KEY)."
     )
+    signing_key_block: str = Field("", description="Prefect Secret block holding the signing key.")
     batch_size: int = Field(100, ge=1, description="Drafts claimed per send batch.")
     concurrency: int = Field(
         4, ge=1, le=64, description="Provider calls in flight at once while sending a batch."
