@@ -75,6 +75,12 @@ def watch(
         raise typer.BadParameter("set imap.host in the config to watch an inbox", param_hint="--config")
     password = secret(imap.password, imap.password_block, "imap.password")
     token = secret(imap.oauth2_token, imap.oauth2_token_block, "imap.oauth2_token")
+    if not folder:
+        # The folders a sync would read: missing ones skipped, \Sent found by special use.
+        from connectors.imap import ImapSource
+
+        with ImapSource(imap, password=password, oauth2_token=token) as source:
+            folder = [name for name, _sent in source.folders()]
     stop = threading.Event()
     syncer = _Syncer(state, emit_events)
 
