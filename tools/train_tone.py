@@ -95,47 +95,101 @@ def ngrams(toks: list[str]) -> list[str]:
     return uni + bi
 
 
+# Bounds on the start literals: longer and more of them make the runtime's
+# trigger scan more selective (fewer regex attempts), at the cost of a bigger
+# trie; past these the expansion stops and keeps the prefix found so far.
+_MAX_PREFIX = 12
+_MAX_PREFIXES = 1000
+
+# A set of (text, closed): every match starts with ``text``; ``closed`` says
+# the matched element is exactly ``text``, so what follows may extend it.
+_Prefixes = set[tuple[str, bool]]
+
+
+def _prefixes(items: object) -> _Prefixes | None:
+    """Prefixes of a parsed sequence, expanded through literals, branches and optional parts.
+
+    Sound by construction: zero-width parts (``\\b``, look-arounds) are dropped,
+    which only widens a prefix, and anything not understood ends the prefix.
+    """
+    acc: _Prefixes = {("", True)}
+    for op, av in list(items):  # type: ignore[call-overload]
+        if all(not closed for _, closed in acc):
+            break
+        if op in (sre_c.AT, sre_c.ASSERT, sre_c.ASSERT_NOT):
+            continue
+        part = _element(op, av)
+        if part is None:
+            acc = {(text, False) for text, _ in acc}
+            break
+        grown: _Prefixes = set()
+        for text, closed in acc:
+            if not closed:
+                grown.add((text, False))
+                continue
+            for more, more_closed in part:
+                grown.add((text + more, more_closed))
+        if len(grown) > _MAX_PREFIXES:
+            acc = {(text, False) for text, _ in acc}
+            break
+        acc = {(t[:_MAX_PREFIX], c and len(t) < _MAX_PREFIX) for t, c in grown}
+    return acc
+
+
+def _element(op: object, av: object) -> _Prefixes | None:
+    """Prefixes of one parsed element (None: unknown, ends the prefix)."""
+    if op is sre_c.LITERAL:
+        return {(chr(av), True)}  # type: ignore[arg-type]
+    if op is sre_c.SUBPATTERN:
+        return _prefixes(av[-1])  # type: ignore[index]
+    if op is sre_c.BRANCH:
+        out: _Prefixes = set()
+        for alternative in av[1]:  # type: ignore[index]
+            found = _prefixes(alternative)
+            if found is None:
+                return None
+            out |= found
+        return out
+    if op is sre_c.IN:
+        chars: set[str] = set()
+        for kind, value in av:  # type: ignore[attr-defined]
+            if kind is sre_c.LITERAL:
+                chars.add(chr(value))
+            elif kind is sre_c.CATEGORY and value is sre_c.CATEGORY_DIGIT:
+                chars |= set("0123456789")
+            elif kind is sre_c.RANGE:
+                chars |= {chr(c) for c in range(value[0], value[1] + 1)}
+            else:
+                return None
+        return {(c, True) for c in chars}
+    if op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT):
+        low, high, inner = av  # type: ignore[misc]
+        found = _prefixes(inner)
+        if found is None:
+            return None
+        if low == 0 and high == 1:
+            return found | {("", True)}
+        if low == 0:
+            return {("", False)}
+        # One or more repeats: the first one is a prefix, then anything may follow.
+        return {(text, False) for text, _ in found}
+    return None
+
+
 def match_starts(items: object) -> set[str] | None:
     """Literal texts that every match of a parsed regex starts with (None: cannot tell).
 
-    A shorter literal is always safe (it only makes the runtime try more positions).
+    Expanded through branches and optional parts up to ``_MAX_PREFIX``
+    characters: the longer the literals, the fewer places the runtime tries
+    the pattern. A shorter literal is always safe (it only makes the runtime
+    try more positions). Literals that extend another one are dropped (the
+    shorter one already marks the place).
     """
-    acc = ""
-    seq = list(items)  # type: ignore[call-overload]
-    for op, av in seq:
-        if op is sre_c.LITERAL:
-            acc += chr(av)
-            continue
-        if op is sre_c.AT and not acc:
-            continue
-        if acc:
-            return {acc}
-        if op is sre_c.SUBPATTERN:
-            return match_starts(av[-1])
-        if op is sre_c.BRANCH:
-            out: set[str] = set()
-            for alternative in av[1]:
-                starts = match_starts(alternative)
-                if not starts or "" in starts:
-                    return None
-                out |= starts
-            return out
-        if op is sre_c.IN:
-            chars: set[str] = set()
-            for kind, value in av:
-                if kind is sre_c.LITERAL:
-                    chars.add(chr(value))
-                elif kind is sre_c.CATEGORY and value is sre_c.CATEGORY_DIGIT:
-                    chars |= set("0123456789")
-                elif kind is sre_c.RANGE:
-                    chars |= {chr(c) for c in range(value[0], value[1] + 1)}
-                else:
-                    return None
-            return chars
-        if op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT) and av[0] >= 1:
-            return match_starts(av[2])
+    found = _prefixes(items)
+    if not found or any(not text for text, _ in found):
         return None
-    return {acc} if acc else None
+    texts = sorted({text for text, _ in found})
+    return {t for t in texts if not any(t != o and t.startswith(o) for o in texts)}
 
 
 def refresh_pattern_starts(path: Path = LEXICON) -> None:
