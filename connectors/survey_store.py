@@ -16,7 +16,17 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from connectors.schema import candidates, drafts, messages, survey_responses, threads
 from connectors.store import Store, _aware, _aware_row
 from outreach.models import Candidate
-from outreach.replies import ExistingResponse, InboundReply, ReplyPlan, ResponseUpdate, SentDraft
+from outreach.replies import (
+    ExistingResponse,
+    InboundReply,
+    ReplyPlan,
+    ResponseUpdate,
+    SentDraft,
+    SurveyReviewError,
+    agent_reading,
+    loop_candidate,
+)
+from outreach.settings import SurveySettings
 
 STOP_NOTE = "the customer replied: automated outreach on this thread stopped; an agent decides"
 
@@ -315,15 +325,147 @@ def list_responses(store: Store, *, needs_review: bool | None = None, limit: int
         return [_aware_row(dict(r)) for r in conn.execute(query).mappings()]
 
 
+# -- the agents' reading queue -------------------------------------------------
+
+
+def count_needs_review(store: Store) -> int:
+    """How many answers wait for an agent to read them (ambiguous or out of range)."""
+    with store.engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).select_from(survey_responses).where(survey_responses.c.needs_review.is_(True))
+            ).scalar_one()
+        )
+
+
+def _review_query() -> Any:
+    answered = (
+        select(func.max(messages.c.date))
+        .where(messages.c.message_id == survey_responses.c.message_id)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            survey_responses.c.id,
+            survey_responses.c.draft_id,
+            drafts.c.customer,
+            drafts.c.thread_id,
+            drafts.c.kind,
+            drafts.c.context,
+            drafts.c.replied_at,
+            func.coalesce(threads.c.subject, "").label("subject"),
+            survey_responses.c.scale,
+            survey_responses.c.score,
+            survey_responses.c.comment,
+            survey_responses.c.source,
+            survey_responses.c.needs_review,
+            survey_responses.c.message_id,
+            survey_responses.c.updated_at,
+            func.coalesce(answered, survey_responses.c.updated_at).label("answered_at"),
+        )
+        .join(drafts, drafts.c.id == survey_responses.c.draft_id)
+        .join(threads, threads.c.id == drafts.c.thread_id, isouter=True)
+    )
+
+
+def responses_to_review(store: Store, *, limit: int | None = None) -> list[dict[str, Any]]:
+    """Answers an agent must read, oldest answer first (the customer who waited longest).
+
+    Returns:
+        Rows with ``id``, ``draft_id``, ``customer``, ``thread_id``, ``subject``,
+        ``scale``, ``comment`` (the customer's words), ``source``, ``message_id``
+        and ``answered_at`` (the reply's date).
+    """
+    query = (
+        _review_query()
+        .where(survey_responses.c.needs_review.is_(True))
+        .order_by(survey_responses.c.updated_at, survey_responses.c.id)
+    )
+    if limit:
+        query = query.limit(limit)
+    keep = ("id", "draft_id", "customer", "thread_id", "subject", "scale", "comment", "source", "message_id",
+            "answered_at")
+    with store.engine.connect() as conn:
+        return [_aware_row({k: r[k] for k in keep}) for r in conn.execute(query).mappings()]
+
+
+def resolve_response(
+    store: Store,
+    settings: SurveySettings,
+    response_id: int,
+    *,
+    score: int | None,
+    reviewer: str,
+    now: datetime,
+) -> int | None:
+    """Record an agent's reading of an answer that needed review, in one transaction.
+
+    With a score: the score is stored and the flag cleared, audit
+    ``survey_scored``; a detractor (or, when enabled, a promoter) gets the
+    close-the-loop candidate :func:`outreach.replies.loop_candidate` makes for
+    any read score. With ``score=None`` ("no score"): the flag is cleared and
+    the score stays empty, audit ``survey_no_score``. The row keeps the
+    customer's words, source and answer time.
+
+    Args:
+        store: The store.
+        settings: The ``[surveys]`` section (close-the-loop kind and priority).
+        response_id: ``survey_responses.id``.
+        score: The score the agent read, or None for "no score".
+        reviewer: The agent's name (audit).
+        now: The time of the decision (audit).
+
+    Returns:
+        The close-the-loop candidate's id when one was added or refreshed.
+
+    Raises:
+        SurveyReviewError: unknown response, no longer waiting for review
+            (someone else read it first), or a score off the survey's scale.
+    """
+    with store.write() as conn:
+        row = conn.execute(_review_query().where(survey_responses.c.id == response_id)).first()
+        if row is None:
+            raise SurveyReviewError(f"survey response {response_id} does not exist")
+        if not row.needs_review:
+            raise SurveyReviewError(f"survey response {response_id} does not need review (already read)")
+        scale = row.scale if row.scale in ("csat", "nps") else settings.scale
+        answer = agent_reading(
+            int(row.draft_id), scale, score, comment=row.comment or "", source=row.source,
+            message_id=row.message_id, answered_at=_aware(row.answered_at),  # type: ignore[arg-type]
+        )
+        # Guarded on the flag so two agents reading at once cannot both close the loop.
+        changed = conn.execute(
+            update(survey_responses)
+            .where(survey_responses.c.id == response_id, survey_responses.c.needs_review.is_(True))
+            .values(score=score, needs_review=False)
+        ).rowcount
+        if changed != 1:
+            raise SurveyReviewError(f"survey response {response_id} does not need review (already read)")
+        draft = _sent_draft(row)
+        candidate = loop_candidate(draft, answer, settings) if score is not None else None
+        candidate_id = _upsert_loop_candidate(conn, candidate, now) if candidate is not None else None
+        detail: dict[str, Any] = {"response": response_id, "scale": scale, "score": score}
+        if candidate is not None:
+            detail.update({"candidate": candidate_id, "candidate_kind": candidate.kind})
+        store._audit(  # noqa: SLF001 - the store's own audit writer, same transaction
+            conn, reviewer, "survey_scored" if score is not None else "survey_no_score", int(row.draft_id),
+            detail, at=now,
+        )
+    return candidate_id
+
+
 def _chunks(items: list[int], size: int) -> list[list[int]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 __all__ = [
     "apply_reply_plan",
+    "count_needs_review",
     "existing_response",
     "list_responses",
     "reply_inputs",
+    "resolve_response",
+    "responses_to_review",
     "save_answer",
     "survey_draft",
 ]

@@ -1,4 +1,4 @@
-"""CLI commands for survey answers: ``surveys list`` and ``surveys metrics``.
+"""CLI commands for survey answers: ``surveys list``, ``surveys resolve`` and ``surveys metrics``.
 
 ``outreach.cli`` calls :func:`register` on start. Commands reach settings and
 the store through the CLI's ``State`` object (``ctx.obj``), so this module
@@ -71,6 +71,37 @@ def surveys_list(
     Console().print(table)
 
 
+@surveys_app.command("resolve")
+def surveys_resolve(
+    ctx: typer.Context,
+    response_id: Annotated[int, typer.Argument(help="The answer's id (see: surveys list --needs-review).")],
+    score: Annotated[
+        Optional[int], typer.Option("--score", help="The score the customer gave (CSAT 1-5, NPS 0-10).")
+    ] = None,
+    no_score: Annotated[bool, typer.Option("--no-score", help="The answer holds no score.")] = False,
+    reviewer: Annotated[str, typer.Option("--as", help="Who read the answer (audit log).")] = "cli",
+) -> None:
+    """Record what an agent read in an answer flagged for review: a score, or none.
+
+    Same rules and audit entries as the review page: a detractor's score
+    opens the close-the-loop candidate; an off-scale score is refused.
+    """
+    from connectors.survey_store import resolve_response
+
+    if (score is None) == (not no_score):
+        raise typer.BadParameter("give either --score N or --no-score", param_hint="--score/--no-score")
+    state: Any = ctx.obj
+    candidate_id = resolve_response(
+        state.store, state.settings.surveys, response_id, score=None if no_score else score, reviewer=reviewer,
+        now=datetime.now(UTC),
+    )
+    if no_score:
+        sys.stdout.write(f"answer #{response_id} recorded without a score\n")
+        return
+    follow = f"; close-the-loop candidate #{candidate_id}" if candidate_id is not None else ""
+    sys.stdout.write(f"answer #{response_id} recorded as {score}{follow}\n")
+
+
 @surveys_app.command("metrics")
 def surveys_metrics(
     ctx: typer.Context,
@@ -109,7 +140,7 @@ def _num(value: float | None) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``surveys list`` and ``surveys metrics`` to the main CLI."""
+    """Add ``surveys list``, ``surveys resolve`` and ``surveys metrics`` to the main CLI."""
     app.add_typer(surveys_app, name="surveys")
 
 

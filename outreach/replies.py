@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from outreach.errors import OutreachError
 from outreach.models import Candidate
 from outreach.settings import SurveySettings
 from outreach.surveys import SCALES, Scale, ScoreStatus, parse_score
@@ -231,6 +232,55 @@ def loop_candidate(
     return None
 
 
+class SurveyReviewError(OutreachError):
+    """An agent's reading of a survey answer cannot be recorded (unknown, already read, score off the scale)."""
+
+
+def check_score(scale: str, score: int) -> None:
+    """Refuse a score outside the scale (CSAT 1–5, NPS 0–10).
+
+    Raises:
+        SurveyReviewError: the score is off the scale.
+    """
+    low, high = SCALES[scale]
+    if not low <= score <= high:
+        raise SurveyReviewError(f"{scale.upper()} scores go from {low} to {high}; {score} is not one of them")
+
+
+def agent_reading(
+    draft_id: int,
+    scale: Scale,
+    score: int | None,
+    *,
+    comment: str,
+    source: ResponseSource,
+    message_id: str | None,
+    answered_at: datetime,
+) -> ResponseUpdate:
+    """The answer an agent read by hand: their score (or none), off the review queue.
+
+    The customer's words, source and time stay those of the answer itself, so
+    the close-the-loop candidate built from it (:func:`loop_candidate`) is
+    the one an automatically read score would have made.
+
+    Raises:
+        SurveyReviewError: the score is off the scale.
+    """
+    if score is not None:
+        check_score(scale, score)
+    return ResponseUpdate(
+        draft_id=draft_id,
+        scale=scale,
+        score=score,
+        comment=comment,
+        status="ok" if score is not None else "none",
+        needs_review=False,
+        source=source,
+        message_id=message_id,
+        answered_at=answered_at,
+    )
+
+
 def plan_replies(
     replies: Iterable[InboundReply],
     drafts: Mapping[int, SentDraft],
@@ -301,6 +351,9 @@ __all__ = [
     "ReplyPlan",
     "ResponseUpdate",
     "SentDraft",
+    "SurveyReviewError",
+    "agent_reading",
+    "check_score",
     "is_detractor",
     "is_promoter",
     "loop_candidate",

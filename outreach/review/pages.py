@@ -1,4 +1,4 @@
-"""The agents' pages: login, the queue, one draft, the audit log, the agents list.
+"""The agents' pages: login, the queue, one draft, survey answers to read, the audit log, the agents list.
 
 Every route but login goes through :func:`_guard`: no valid session → 303 to
 the login page (401 with ``HX-Redirect`` for htmx requests); a POST without
@@ -53,6 +53,7 @@ CSP = (
 )
 SNOOZE_HOURS = (1, 4, 24, 48)
 BULK_KINDS = frozenset({"survey"})
+SURVEY_REVIEW_LIMIT = 200
 # The preview shows our own email; images could only be trackers or noise.
 PREVIEW_TAGS = set(nh3.ALLOWED_TAGS) - {"img"}
 
@@ -191,9 +192,11 @@ class Pages:
         kinds: dict[str, int] = {}
         for d in ready:
             kinds[d["kind"]] = kinds.get(d["kind"], 0) + 1
+        from connectors.survey_store import count_needs_review
+
         return self.render(
             request, "queue.html.j2", drafts=ready, snoozed=snoozed, kinds=kinds, load=self._load(ready, now),
-            now=now, bulk_kinds=sorted(BULK_KINDS),
+            now=now, bulk_kinds=sorted(BULK_KINDS), surveys_to_read=count_needs_review(self.ctx.store),
         )
 
     # -- one draft -------------------------------------------------------------
@@ -348,6 +351,45 @@ class Pages:
             self.flash(request, "warn", f"Skipped {len(skipped)} that are not pending surveys (review those one by one).")
         return RedirectResponse("/", status_code=303)
 
+    # -- survey answers an agent must read -------------------------------------
+
+    def survey_review(self, request: Request, agent: Agent, form: FormData | None) -> Response:
+        from connectors.survey_store import responses_to_review
+        from outreach.surveys import SCALES
+
+        rows = responses_to_review(self.ctx.store, limit=SURVEY_REVIEW_LIMIT)
+        return self.render(request, "surveys.html.j2", responses=rows, scales=SCALES, limit=SURVEY_REVIEW_LIMIT)
+
+    def survey_resolve(self, request: Request, agent: Agent, form: FormData | None) -> Response:
+        """Record the score an agent read in an answer, or that it holds none."""
+        from connectors.survey_store import resolve_response
+
+        assert form is not None
+        response_id = int(request.path_params["response_id"])
+        back = RedirectResponse("/surveys/review", status_code=303)
+        raw = str(form.get("score") or "").strip()
+        if form.get("no_score"):
+            score = None
+        elif raw.lstrip("-").isdigit() and len(raw) <= 4:
+            score = int(raw)
+        else:
+            self.flash(request, "warn", f"Answer #{response_id} not recorded: type a score, or choose “no score”.")
+            return back
+        try:
+            candidate_id = resolve_response(
+                self.ctx.store, self.ctx.settings.surveys, response_id, score=score, reviewer=agent.name,
+                now=self.ctx.clock(),
+            )
+        except OutreachError as exc:
+            self.flash(request, "warn", f"Answer #{response_id} not recorded: {exc}")
+            return back
+        if score is None:
+            self.flash(request, "ok", f"Answer #{response_id} recorded without a score.")
+        else:
+            follow = f"; close-the-loop candidate #{candidate_id} added" if candidate_id is not None else ""
+            self.flash(request, "ok", f"Answer #{response_id} recorded as {score}{follow}.")
+        return back
+
     # -- audit, agents ---------------------------------------------------------
 
     def audit(self, request: Request, agent: Agent, form: FormData | None) -> Response:
@@ -414,6 +456,8 @@ def routes(ctx: WebContext, limiter: LoginLimiter) -> list[BaseRoute]:
         Route("/drafts/{draft_id:int}/reject", g(pages.reject), methods=["POST"], name="reject"),
         Route("/drafts/{draft_id:int}/snooze", g(pages.snooze), methods=["POST"], name="snooze"),
         Route("/drafts/{draft_id:int}/wake", g(pages.wake), methods=["POST"], name="wake"),
+        Route("/surveys/review", g(pages.survey_review), methods=["GET"], name="survey_review"),
+        Route("/surveys/{response_id:int}/resolve", g(pages.survey_resolve), methods=["POST"], name="survey_resolve"),
         Route("/audit", g(pages.audit), methods=["GET"], name="audit"),
         Route("/agents", g(pages.agents, admin=True), methods=["GET"], name="agents"),
         Route("/agents/{name}/disable", g(pages.agent_disable, admin=True), methods=["POST"], name="agent_disable"),

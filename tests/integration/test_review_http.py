@@ -28,6 +28,7 @@ GUARDED = [
     ("GET", "/drafts/{id}"),
     ("GET", "/audit"),
     ("GET", "/agents"),
+    ("GET", "/surveys/review"),
     ("POST", "/logout"),
     ("POST", "/drafts/bulk-approve"),
     ("POST", "/drafts/{id}/approve"),
@@ -36,6 +37,7 @@ GUARDED = [
     ("POST", "/drafts/{id}/snooze"),
     ("POST", "/drafts/{id}/wake"),
     ("POST", "/agents/{name}/disable"),
+    ("POST", "/surveys/{id}/resolve"),
 ]
 OPEN = {("GET", "/login"), ("POST", "/login")}
 
@@ -122,7 +124,7 @@ def test_the_route_list_covers_every_route(app: Any) -> None:
             assert route.path == "/static"
             continue
         assert isinstance(route, Route)
-        path = re.sub(r"\{draft_id:int\}", "{id}", route.path)
+        path = re.sub(r"\{(draft|response)_id:int\}", "{id}", route.path)
         for method in route.methods or ():
             if method != "HEAD":
                 found.add((method, path))
