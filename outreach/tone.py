@@ -54,7 +54,9 @@ ToneLabel = Literal["negative", "neutral", "positive"]
 MAX_CHARS = 6000
 _PHRASE_MAX = 240
 
-_SENTENCE_RE = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|\n\s*\n|\n(?=\s*[-*•]\s)|\s*\n(?=[A-Z])")
+# Every break starts with white space or a closing quote/bracket: the guard in
+# front lets the engine reject all other characters with one class test.
+_SENTENCE_RE = re.compile(r"(?=[\s\"')\]])(?:(?<=[.!?…])[\"')\]]*\s+|\n\s*\n|\n(?=\s*[-*•]\s)|\s*\n(?=[A-Z]))")
 _QUOTE_CUT_RE = re.compile(
     r"^(?:On\b[^\n]{0,250}(?:\n[^\n]{0,250})?\bwrote:\s*$"
     r"|-{2,}\s*(?:Original|Forwarded) Message\s*-{2,}"
@@ -73,7 +75,11 @@ _FORMULA_RE = re.compile(
 _QUOTED_LINE_RE = re.compile(r"^[ \t]*>[^\n]*\n?", re.MULTILINE)
 _NOISE_RE = re.compile(r"@\w+|https?://\S+|www\.\S+|\S+@\S+\.\w+")
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[!?,;:]|<3|[\u2600-\u27bf\U0001f300-\U0001faff]")
-_CAPS_RE = re.compile(r"\b[A-Z]{4,}\b")
+# The same tokens for the usual sentence (ASCII, no "<3"): a simpler scan.
+_PLAIN_TOKEN_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[!?,;:]")
+# A word of 4+ capitals ("\b[A-Z]{4,}\b"), written to start with a character
+# class so the regex engine skips lower-case text without trying each position.
+_CAPS_RE = re.compile(r"[A-Z](?<!\w[A-Z])[A-Z]{3,}\b")
 
 _NEGATORS = frozenset(
     """not no never nothing nobody none neither nor without cannot cant can't dont don't doesnt doesn't
@@ -135,6 +141,10 @@ class _Model:
     trigger_re: re.Pattern[str]
     candidates: dict[str, tuple[int, ...]]
     ngrams: dict[str, float]
+    # The bigram weights of ``ngrams`` keyed by token pair (no string joins per sentence).
+    bigrams: dict[tuple[str, str], float]
+    # ``trigger_re`` compiled for ASCII text: the same matches there, found a little faster.
+    trigger_ascii_re: re.Pattern[str]
     ngram_bias: float
     params: dict[str, float]
     # Words that name a fault ("broken", "missing", "error"): their polarity
@@ -179,12 +189,16 @@ def _model() -> _Model:
     }
     linear = json.loads(_data_text("uci_ngram_weights.json"))
     params = json.loads(_data_text("tone_params.json"))["params"]
+    trigger = r"(?<!\w)(?=(" + _trie_regex(list(starts)) + "))"
+    weights: dict[str, float] = linear["weights"]
     return _Model(
         lexicon=lexicon,
         patterns=patterns,
-        trigger_re=re.compile(r"(?<!\w)(?=(" + _trie_regex(list(starts)) + "))"),
+        trigger_re=re.compile(trigger),
         candidates=candidates,
-        ngrams=linear["weights"],
+        ngrams=weights,
+        bigrams={(k.split(" ")[0], k.split(" ")[1]): v for k, v in weights.items() if k.count(" ") == 1},
+        trigger_ascii_re=re.compile(trigger, re.ASCII),
         ngram_bias=float(linear["bias"]),
         params={k: float(v) for k, v in params.items()},
         problem_words=frozenset(w.lower() for w in support.get("problem_words", ())),
@@ -244,7 +258,8 @@ def _matches(model: _Model, low: str) -> Iterator[tuple[_Pattern, re.Match[str]]
     """Pattern matches in a lower-cased sentence (non-overlapping per pattern, like ``finditer``)."""
     ends: dict[int, int] = {}
     patterns = model.patterns
-    for trigger in model.trigger_re.finditer(low):
+    trigger_re = model.trigger_ascii_re if low.isascii() else model.trigger_re
+    for trigger in trigger_re.finditer(low):
         pos = trigger.start()
         for index in model.candidates[trigger.group(1)]:
             if pos < ends.get(index, 0):
@@ -270,7 +285,7 @@ def _features(
         low = low.replace("’", "'")
     if "@" in low or "http" in low or "www." in low:
         low = _NOISE_RE.sub(" ", low)
-    toks = _TOKEN_RE.findall(low)
+    toks = (_PLAIN_TOKEN_RE if low.isascii() and "<" not in low else _TOKEN_RE).findall(low)
     lexicon = model.lexicon
     words = 0.0
     problem = 0.0
@@ -349,8 +364,8 @@ def _features(
     present = set(toks)
     logit = negation_shift + sum(map(get, present, _zeros(len(present))))
     if len(toks) > 1:
-        pairs = set(map(" ".join, zip(toks, toks[1:])))
-        logit += sum(map(get, pairs, _zeros(len(pairs))))
+        pairs = set(zip(toks, toks[1:]))
+        logit += sum(map(model.bigrams.get, pairs, _zeros(len(pairs))))
     felt_neg = (felt_neg and words < 0) or not _FEELING_GROUPS.isdisjoint(groups)
     felt_pos = (felt_pos and words > 0) or "positive" in groups
     if sarcastic:
