@@ -127,10 +127,23 @@ def tone_negative(texts: Sequence[str]) -> list[bool]:
     return [t.label == "negative" for t in score_texts(texts)]
 
 
-def _throughput(fn: Callable[[Sequence[str]], object], texts: Sequence[str]) -> float:
-    start = time.perf_counter()
-    fn(texts)
-    return len(texts) / (time.perf_counter() - start)
+def _throughput(fn: Callable[[Sequence[str]], object], texts: Sequence[str], passes: int = 3) -> float:
+    """Texts per second of one core: the best of ``passes`` runs in process CPU time.
+
+    CPU time, not wall time, because the benchmark machine may be shared:
+    time the scheduler gives other processes is not the model's cost. The
+    tone model's sentence cache is emptied before each pass, so every pass
+    scores every sentence afresh.
+    """
+    from outreach.tone import _sentence_value
+
+    best = float("inf")
+    for _ in range(passes):
+        _sentence_value.cache_clear()
+        start = time.process_time()
+        fn(texts)
+        best = min(best, time.process_time() - start)
+    return len(texts) / best
 
 
 def _emails(count: int) -> list[str]:
@@ -193,7 +206,8 @@ def run() -> list[str]:
     v_short = _throughput(vader_negative, short[:1000])
     o_short = _throughput(tone_negative, short)
     lines.append(
-        f"  speed, ~1,200-char emails: VADER {v_long:,.0f}/s, tone {o_long:,.0f}/s ({o_long / v_long:.1f}x VADER)"
+        f"  speed, ~1,200-char emails (one core, CPU time, best of 3): VADER {v_long:,.0f}/s, "
+        f"tone {o_long:,.0f}/s ({o_long / v_long:.1f}x VADER)  [target >= 2,000/s]"
     )
     lines.append(
         f"  speed, short texts (tweets): VADER {v_short:,.0f}/s, tone {o_short:,.0f}/s ({o_short / v_short:.1f}x VADER)"

@@ -306,13 +306,15 @@ def _features(
                 if t in _CONTRAST and 0 < i < len(toks) - 1:
                     contrast = i
                     break
+        # Most sentences hold no negator: then there is no look-back to do.
+        negatable = not _NEGATORS.isdisjoint(toks)
         for i in hits:
             value = lexicon[toks[i]]
             if i > 0:
                 boost = _BOOSTERS.get(toks[i - 1])
                 if boost:
                     value += boost if value > 0 else -boost
-                for back in range(i - 1, max(-1, i - 4), -1):
+                for back in range(i - 1, max(-1, i - 4), -1) if negatable else ():
                     prev = toks[back]
                     if prev in _CLAUSE_BREAK:
                         break
