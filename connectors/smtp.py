@@ -10,7 +10,6 @@ unknown, and it is not retried (that could deliver twice).
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 import threading
 from datetime import UTC, datetime

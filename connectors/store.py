@@ -430,7 +430,6 @@ class Store:
             ``messages``, ``threads``, ``customers``, ``outreach`` (drafts) and
             ``surveys`` frames with UTC datetime columns.
         """
-        import pandas as pd
 
         mcols = [
             messages.c.id,

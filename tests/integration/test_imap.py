@@ -373,7 +373,7 @@ def test_certificate_for_another_host_name_is_refused(dovecot, wrong_host_server
 
 def test_idle_connection_close_leaves_no_threads(dovecot) -> None:
     before = set(threading.enumerate())
-    with IdleConnection(settings_for(dovecot), "INBOX", password=dovecot.password) as idle:
+    with IdleConnection(settings_for(dovecot), "INBOX", password=dovecot.password):
         assert len(idle_threads()) == 3  # imaplib2's reader, writer, handler
     assert idle_threads() == []
     assert set(threading.enumerate()) <= before

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from connectors.accounts import get_agent, verify_agent
 from connectors.store import Store
 from outreach.models import Candidate
-from outreach.settings import Settings, load_settings
+from outreach.settings import Settings
 from tests.review_fixtures import NOW, PASSWORD, Seeded, seed
 
 REPO = Path(__file__).resolve().parents[2]
