@@ -4,10 +4,16 @@ The reader is deliberately strict. A number only counts as a score when it
 stands alone (a line or sentence like "4", "10!!", "a 4", "I'd say 9"), or
 wears a score's clothes anywhere ("4/5", "8 out of 10", "acht von zehn",
 "4 stars", "Score: 7"). Everything that merely contains digits — dates,
-times, prices, versions, order, ticket and phone numbers, numbered lists —
-is masked before looking. Two different scores, or "3 or 4", are
-*ambiguous*; a score outside the scale is *out_of_range*; neither is ever
-guessed into a number.
+times, prices, versions, order, ticket and phone numbers, numbered lists,
+URLs, e-mail addresses, file names and paths, hex, identifiers, function
+calls like ``alert(1)`` — is masked before looking, and markup (tags, with
+the content of an element: ``<script>…</script>``) is read as if absent.
+Two different scores, "3 or 4", "2-3", "between 2 and 3" or a range
+written as "2/3" on a 1–5 survey are *ambiguous*; a score outside the
+scale, or a fraction of another scale ("4/5" on a 0–10 survey), is
+*out_of_range*; neither is ever guessed into a number. A slash is a
+fraction when its denominator is the scale's maximum, or another usual
+maximum (5, 10, 100), and a range otherwise.
 
 It works on the reply text after quote and signature removal, and stays
 safe on a full body: reading stops at the first quoted line, attribution
@@ -78,6 +84,7 @@ _FILLER = frozenset(
     answer rate rated overall definitely solid strong easy easily clear probably honestly
     well ok okay so then for the me us from think guess hmm um uh yes yeah yep sure just
     of course full marks all round around certainly absolutely totally really very good great
+    somewhere roughly irgendwo ungefähr etwa
     eine einen ein ich gebe geben gib würde wuerde sagen sage sag ihnen euch dir es das war ist
     glatte klare klar von mir insgesamt also na ja jo sicher auf jeden fall bewertung note
     punkte gerne gern wohl eher actually eigentlich rather wait sorry make correction doch lieber
@@ -94,10 +101,25 @@ _MONTHS = (
     r"jan(?:uary|uar)?|feb(?:ruary|ruar)?|m(?:ar(?:ch)?|ärz|aerz)|apr(?:il)?|ma[iy]|june?|juni|"
     r"july?|juli|aug(?:ust)?|sep(?:t(?:ember)?)?|o[ck]t(?:ober)?|nov(?:ember)?|de[cz](?:ember)?"
 )
+_FILE_EXTENSIONS = (
+    "py|js|ts|jsx|tsx|html?|xml|json|csv|tsv|txt|log|pdf|png|jpe?g|gif|webp|svg|zip|gz|tgz|tar|rar|7z|"
+    "exe|msi|dmg|apk|ipa|docx?|xlsx?|pptx?|odt|ods|md|ya?ml|toml|ini|cfg|conf|sh|bat|ps1|java|kt|cpp|hpp|"
+    "rb|go|rs|php|sql|css|scss|mp3|mp4|mov|avi|wav|eml|msg|ics|vcf|dll|so|bin|dat|bak|tmp"
+)
 _MASKS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (
-        r"\S+@\S+|(?:https?://|www\.)\S+",
+        # Addresses and links of any kind: mailto:, https://, ftp://, www., bare domains.
+        r"\S+@\S+|\b[a-z][a-z0-9+.-]*://\S+|\b(?:mailto|javascript|data|tel|file):\S+|www\.\S+"
+        r"|\b(?:[a-z0-9-]+\.)+(?:com|org|net|io|dev|app|ai|co|de|at|ch|uk|fr|eu|nl|info|biz)\b(?:[/:?#]\S*)?",
+        # Code: name(1), obj.call(2, 3) — the digits are arguments, never a vote.
+        r"[a-z_$][\w$.]*\((?:[^()\n]|\([^()\n]*\)){0,200}\)",
+        # Files and paths: report_2.csv, C:\\logs\\3, /var/log/app/4, src/app/5.
+        rf"[\w~.-]*(?:[\\/][\w.-]+)*\.(?:{_FILE_EXTENSIONS})\b"
+        r"|(?<![\w/])(?:~|\.{1,2}|[a-z]:)?(?:[\\/][\w.-]+){2,}[\\/]?|\b[a-z_][\w.-]*(?:[\\/][\w.-]+){2,}",
+        # Hex and identifiers: 0x4, a3f5c9e (commit), user_3, abc123, Q3, v2, JIRA-123, 10h30.
+        r"\b0x[0-9a-f]+\b|\b(?=[0-9a-f]{7,}\b)[0-9a-f]*\d[0-9a-f]*\b|\b[a-z_]+\d\w*"
+        r"|(?-i:\b[A-Z][A-Z0-9]+-\d+\b)|\b\d{1,2}h\d{2}\b",
         r"\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b",  # dates
         rf"\b\d{{1,2}}\.?\s*(?:{_MONTHS})\b\.?(?:\s*\d{{2,4}})?",  # 3 March, 3. März 2024
         rf"\b(?:{_MONTHS})\.?\s+\d{{1,2}}\b(?:st|nd|rd|th)?",  # March 3
@@ -113,8 +135,27 @@ _MASKS: tuple[re.Pattern[str], ...] = tuple(
 )
 _MASK_CHAR = "§"
 
+# Markup is read as if it were not there: tags, comments, and the content of an
+# element ("<script>alert(1)</script>", "<b>3</b>"), so "2 or 3 <script>…" stays
+# "2 or 3". Also the "<3" heart. Spans may cross lines, so this runs on the whole text.
+_MARKUP_RE = re.compile(
+    r"<!--.*?(?:-->|\Z)|<!\[CDATA\[.*?(?:\]\]>|\Z)"
+    r"|<([a-z][\w:-]*)\b[^<>]*>.{0,2000}?</\1\s*>"
+    r"|</?[a-z][\w:-]*(?:\s[^<>]*)?/?>|<[!?][^<>]*>|<3(?!\d)",
+    re.IGNORECASE | re.DOTALL,
+)
+# Fractions of a usual scale: "4/5" on a 0–10 survey answers another scale, it is no range.
+_USUAL_MAXIMA = frozenset({5, 10, 100})
+
+_RANGE_TAIL = (
+    r"(?:\s*(?:stars?|sterne?n?)\b)?(?=\s*(?:$|[.!?,;:)\-–—…])|\s+(?:honestly|really|i'd\s+say|i\s+would\s+say|"
+    r"i\s+think|i\s+guess|probably|maybe|tbh|for\s+me|ehrlich|würde\s+ich\s+sagen|denke\s+ich|wohl|vielleicht|"
+    r"because|since|but|as|though|weil|aber|da|denn|obwohl)\b)"
+)
 _STRONG_RE = re.compile(
-    rf"(?<![\w/.,§])(?P<n>{_NUM})\s*(?:"
+    # "between 2 and 3" anywhere in a sentence, unless a unit follows ("between 2 and 3 weeks").
+    rf"\b(?:between|zwischen)\s+(?P<r1>{_NUM})\s+(?:and|und)\s+(?P<r2>{_NUM})\b{_RANGE_TAIL}"
+    rf"|(?<![\w/.,§])(?P<n>{_NUM})\s*(?:"
     rf"/\s*(?P<d1>\d{{1,3}})(?![\d/])"
     rf"|\s(?:out\s+of|von|aus)\s+(?P<d2>{_NUM})\b"
     rf"|\s(?:of)\s+(?P<d3>{_NUM})(?=\s*(?:stars?|sterne?n?)?\s*(?:$|[.!,;)]))"
@@ -129,6 +170,7 @@ _TOKEN_RE = re.compile(rf"[a-zäöüß']+|\d+|[{_STARS}☆]|[/\-–—§]|[^\s\w
 _CLAUSE_SPLIT_RE = re.compile(r"[,;:]\s+|\s+[-–—]+\s+|\s*[()]\s*")
 _SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?…])\s+")
 _LIST_ITEM_RE = re.compile(r"^\s*\(?\d{1,2}[.)]\s+\S")
+_LIST_MARKER_RE = re.compile(r"\(?\d{1,2}[.)]")
 
 # --- where the customer's own words end ----------------------------------------------------
 
@@ -271,6 +313,25 @@ def _mask(text: str) -> str:
     return text
 
 
+def _hide_markup(text: str) -> str:
+    """``text`` with markup blanked to spaces; same length and same line breaks, so
+    positions in it are positions in ``text``."""
+    if "<" not in text:
+        return text
+    return _MARKUP_RE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+
+
+def _spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    """The (start, end) of each piece of ``text`` between matches of ``pattern``."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in pattern.finditer(text):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    return spans
+
+
 def _number(token: str) -> int | None:
     if token.isdigit():
         return int(token) if len(token) <= 3 else None
@@ -315,20 +376,38 @@ def _weak(clause: str, scale: Scale) -> list[_Found] | None:
     return [_Found(values[0], None)]
 
 
-def _strong(segment: str) -> tuple[list[_Found], str]:
-    """Score forms that count anywhere: 4/5, 8 out of 10, 4 stars, Score: 7, ★★★★.
+def _strong(segment: str, scale: Scale) -> tuple[list[_Found], str]:
+    """Score forms that count anywhere: 4/5, 8 out of 10, 4 stars, Score: 7, ★★★★,
+    and the ranges "between 2 and 3" and "2/3" (on a 1–5 survey).
 
     Returns the findings and the segment with their spans blanked.
     """
     found: list[_Found] = []
+    low, high = SCALES[scale]
 
     def take(match: re.Match[str]) -> str:
+        if match.group("r1"):
+            first, second = _number(match.group("r1").lower()), _number(match.group("r2").lower())
+            if first is None or second is None:
+                return match.group(0)
+            found.extend(_Found(v, None, ambiguous=first != second) for v in (first, second))
+            return " " * len(match.group(0))
         raw = match.group("n") or match.group("ln")
         value = _number(raw.lower())
         if value is None:
             return match.group(0)
         den_raw = match.group("d1") or match.group("d2") or match.group("d3")
         denominator = _number(den_raw.lower()) if den_raw else None
+        if (
+            match.group("d1")
+            and denominator is not None
+            and denominator != high
+            and denominator not in _USUAL_MAXIMA
+            and low <= value < denominator <= high
+        ):
+            # "2/3" on a 1–5 survey is "2 or 3", not two thirds: ambiguous, never a guess.
+            found.extend((_Found(value, None, ambiguous=True), _Found(denominator, None, ambiguous=True)))
+            return " " * len(match.group(0))
         found.append(_Found(value, denominator))
         return " " * len(match.group(0))
 
@@ -354,14 +433,18 @@ def _only_filler(text: str) -> bool:
 _HAS_NUMBER_RE = re.compile(rf"\d|[{_STARS}]|\b(?:{_NUMWORD})\b", re.IGNORECASE)
 
 
-def _read_segment(segment: str, scale: Scale) -> tuple[list[_Found], str]:
-    """Findings in one sentence and what is left of it for the comment."""
-    if not _HAS_NUMBER_RE.search(segment):
+def _read_segment(segment: str, visible: str, scale: Scale) -> tuple[list[_Found], str]:
+    """Findings in one sentence and what is left of it for the comment.
+
+    ``visible`` is ``segment`` with markup blanked (same length): it is what is
+    read, while the comment keeps the customer's original characters.
+    """
+    if not _HAS_NUMBER_RE.search(visible):
         return [], segment  # most sentences: nothing to read, skip the masks
-    masked = _mask(segment)
+    masked = _mask(visible)
     if segment.rstrip().endswith(":"):
         return [], segment  # "Two:" heads a list, it is not a vote
-    found, blanked = _strong(masked)
+    found, blanked = _strong(masked, scale)
     if found:
         if _only_filler(blanked):
             return found, ""
@@ -425,24 +508,31 @@ def _signature_follows(lines: list[str], index: int) -> bool:
 def _read(text: str, scale: Scale) -> ScoreReading:
     words = own_words(text)
     lines = words.split("\n")
+    # Same length and line breaks as ``words``: line i of one is line i of the other.
+    visible_lines = _hide_markup(words).split("\n")
     list_lines = sum(1 for line in lines if _LIST_ITEM_RE.match(line))
     found: list[_Found] = []
     comment_lines: list[str] = []
     seen_content = False
-    for index, line in enumerate(lines):
+    for index, (line, visible_line) in enumerate(zip(lines, visible_lines)):
         stripped = line.strip()
         if not stripped:
             continue
+        lead = len(line) - len(line.lstrip())
+        visible = visible_line[lead : lead + len(stripped)]
         if not seen_content and _GREETING_RE.match(stripped):
             continue
         if _SIGN_OFF_RE.match(stripped) and _signature_follows(lines, index):
             break  # "Thanks,\nSam\n…": a name and a signature block, no votes there
         if list_lines >= 2 and _LIST_ITEM_RE.match(stripped):
             # A numbered list ("1. restart", "2. log in") is not a row of votes.
-            stripped = re.sub(r"^\s*\(?\d{1,2}[.)]", _MASK_CHAR, stripped, count=1)
+            marker = _LIST_MARKER_RE.match(stripped)
+            if marker:
+                hidden = _MASK_CHAR * marker.end()
+                stripped, visible = hidden + stripped[marker.end() :], hidden + visible[marker.end() :]
         kept: list[str] = []
-        for segment in _SENTENCE_SPLIT_RE.split(stripped):
-            got, rest = _read_segment(segment, scale)
+        for start, end in _spans(_SENTENCE_SPLIT_RE, stripped):
+            got, rest = _read_segment(stripped[start:end], visible[start:end], scale)
             found.extend(got)
             if rest.strip():
                 kept.append(rest.strip())
