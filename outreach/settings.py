@@ -231,7 +231,14 @@ class DetectionSettings(Section):
             "asking for a refund is an ordinary billing matter."
         ),
     )
-    customer_values_csv: str = Field("", description="CSV 'address,value' weighting priority.")
+    customer_values_csv: str = Field(
+        "",
+        description=(
+            "CSV file with the header 'address,value' (value >= 0, 1 = normal, 4 = top priority "
+            "boost): customer values that weigh priority; they override the store's customer value "
+            "for the addresses listed. Read again when the file changes."
+        ),
+    )
     positive_threshold: float = Field(
         0.3, ge=0, description="Tone at or above this is positive (a thank-you that closes a thread)."
     )

@@ -33,15 +33,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from outreach.businesshours import BusinessCalendar, business_hours_between
+from outreach.errors import ConfigError
 from outreach.settings import Settings
 from outreach.tone import score_texts
 
-__all__ = ["SIGNAL_COLUMNS", "DetectionInput", "compute_signals", "normalise_subject"]
+__all__ = ["SIGNAL_COLUMNS", "DetectionInput", "compute_signals", "customer_values", "normalise_subject"]
 
 SIGNAL_COLUMNS: dict[str, str] = {
     "customer": "the thread's customer address",
@@ -238,8 +241,7 @@ def compute_signals(inp: DetectionInput, settings: Settings, now: datetime) -> p
     threads = threads[~threads.index.duplicated()]
     sig["customer"] = threads["customer"].reindex(ids)
     sig["subject"] = threads["subject"].reindex(ids).fillna("").astype(str)
-    values = _customer_column(inp.customers, "value")
-    sig["value"] = sig["customer"].map(values).astype(float).fillna(1.0) if values is not None else 1.0
+    sig["value"] = _values(sig["customer"], inp.customers, det.customer_values_csv)
 
     g_cust = cust.groupby("thread_id")["date"]
     g_staff = staff.groupby("thread_id")["date"]
@@ -398,6 +400,61 @@ def compute_signals(inp: DetectionInput, settings: Settings, now: datetime) -> p
     sig["reached_out"] = _reached_out(inp.outreach, sig)
     sig["excluded"] = _exclusions(sig, threads, inp.customers, now_ts, det.lookback_days, last_any)
     return sig[list(SIGNAL_COLUMNS)]
+
+
+def customer_values(path: str) -> pd.Series:
+    """Customer values from a CSV file with an ``address,value`` header (the ``customer_values_csv`` import).
+
+    Args:
+        path: The file (``~`` is expanded).
+
+    Returns:
+        Values indexed by lower-cased address (the last row wins for a repeated address).
+
+    Raises:
+        ConfigError: The file is missing, lacks the columns, or holds a value that is
+            not a number >= 0.
+    """
+    file = Path(path).expanduser()
+    try:
+        stamp = file.stat().st_mtime_ns
+    except OSError as exc:
+        raise ConfigError("detection.customer_values_csv", f"cannot read {file}: {exc.strerror}") from exc
+    return _read_values(str(file), stamp).copy()
+
+
+@lru_cache(maxsize=4)
+def _read_values(path: str, _stamp: int) -> pd.Series:
+    # Keyed on the modification time too: an edited file is read again.
+    key = "detection.customer_values_csv"
+    try:
+        frame = pd.read_csv(path, dtype={"address": str}, skipinitialspace=True)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(key, f"cannot read {path} as CSV: {exc}") from exc
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    if not {"address", "value"} <= set(frame.columns):
+        raise ConfigError(key, f"{path} needs the header 'address,value' (found {', '.join(frame.columns)})")
+    values = pd.to_numeric(frame["value"], errors="coerce")
+    bad = values.isna() | (values < 0)
+    if bad.any():
+        row = int(bad.to_numpy().argmax()) + 2  # 1-based, after the header
+        raise ConfigError(key, f"{path} line {row}: value must be a number >= 0")
+    address = frame["address"].fillna("").str.strip().str.lower()
+    out = pd.Series(values.astype(float).to_numpy(), index=address.to_numpy())
+    out = out[out.index != ""]
+    return out[~out.index.duplicated(keep="last")]
+
+
+def _values(customer: pd.Series, customers: pd.DataFrame, csv_path: str) -> pd.Series:
+    """Value per thread's customer: the CSV import where it lists the address, else the store's, else 1."""
+    address = customer.fillna("").astype(str).str.lower()
+    value = pd.Series(1.0, index=customer.index)
+    stored = _customer_column(customers, "value")
+    if stored is not None:
+        value = address.map(stored).astype(float).fillna(value)
+    if csv_path:
+        value = address.map(customer_values(csv_path)).astype(float).fillna(value)
+    return value
 
 
 def _customer_column(customers: pd.DataFrame, column: str) -> pd.Series | None:

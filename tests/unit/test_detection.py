@@ -273,3 +273,63 @@ def test_reasons_quote_the_customers_words(text: str) -> None:
     assert tone_reasons, cand.reasons
     quoted = tone_reasons[0].split(": '", 1)[1].rstrip("'").rstrip("\u2026")
     assert quoted and quoted in text
+
+
+# -- customer value ------------------------------------------------------------------
+
+
+def _value_case() -> DetectionInput:
+    rows = [
+        (1, "in", "2026-03-10 09:00", "Where is my refund?", None, 0.0),
+        (2, "in", "2026-03-10 09:00", "Where is my refund?", None, 0.0),
+    ]
+    return frames(rows, customers={1: "Big@Example.com", 2: "small@example.org"})
+
+
+def test_store_customer_value_raises_priority_and_is_a_reason() -> None:
+    inp = _value_case()
+    base = {c.thread_id: c.priority for c in detect(inp, SETTINGS, NOW)}
+    assert base[1] == base[2]
+    inp.customers.loc[inp.customers["address"] == "Big@Example.com", "value"] = 4.0
+    found = {c.thread_id: c for c in detect(inp, SETTINGS, NOW)}
+    assert found[1].priority == base[1] + SETTINGS.detection.weight_value
+    assert "customer value 4" in found[1].reasons
+    assert found[2].priority == base[2]
+
+
+def test_customer_values_csv_overrides_the_store(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from outreach.sample import sample_settings
+
+    path = tmp_path / "values.csv"
+    path.write_text("address,value\nbig@example.com,2\nsmall@example.org, 4\n", encoding="utf-8")
+    settings = sample_settings(detection={"customer_values_csv": str(path)})
+    inp = _value_case()
+    inp.customers["value"] = 8.0  # the import wins over the store for the addresses it lists
+    found = {c.thread_id: c.priority for c in detect(inp, settings, NOW)}
+    base = {c.thread_id: c.priority for c in detect(_value_case(), SETTINGS, NOW)}
+    weight = settings.detection.weight_value
+    assert found[1] == base[1] + round(weight / 2) and found[2] == base[2] + weight
+    assert explain(1, inp, settings, NOW)["value"] == 2.0
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [("who,value\na@b.c,1\n", "address,value"), ("address,value\na@b.c,lots\n", "line 2"), (None, "cannot read")],
+)
+def test_bad_customer_values_csv_is_a_config_error(tmp_path, content: str | None, problem: str) -> None:  # type: ignore[no-untyped-def]
+    from outreach.errors import ConfigError
+    from outreach.sample import sample_settings
+
+    path = tmp_path / "values.csv"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    settings = sample_settings(detection={"customer_values_csv": str(path)})
+    with pytest.raises(ConfigError, match=problem) as info:
+        detect(_value_case(), settings, NOW)
+    assert info.value.key == "detection.customer_values_csv"
+
+
+def test_at_most_one_candidate_per_thread_on_the_sample() -> None:
+    found = detect(DetectionInput.from_frames(frames_from_conversations(conversations())), SETTINGS, NOW)
+    ids = [c.thread_id for c in found]
+    assert len(ids) == len(set(ids)) and len(ids) > 100
