@@ -54,28 +54,40 @@ def sync(
     so a run killed at any moment and rerun stores every message once.
     """
     report = SyncReport(source=source.name)
-    for folder, _is_sent in source.folders():
-        report.folders += 1
-        mailbox_id, state = store.mailbox_state(source.name, folder)
-        for batch in source.fetch_new(folder, state, settings.imap.batch_size):
-            from outreach.ingest import parse_batch  # the parser loads only when there is mail
+    parser: Any = None  # the parser (and its process pool) loads only when there is mail
+    try:
+        for folder, _is_sent in source.folders():
+            report.folders += 1
+            mailbox_id, state = store.mailbox_state(source.name, folder)
+            batches = iter(source.fetch_new(folder, state, settings.imap.batch_size))
+            first = next(batches, None)
+            if first is None:
+                continue
+            if parser is None:
+                from outreach.ingest import BatchParser
 
-            stored, bad = parse_batch(batch.messages, settings)
-            outcome = store.save_batch(
-                mailbox_id,
-                uidvalidity=batch.uidvalidity,
-                last_uid=batch.last_uid,
-                highestmodseq=batch.highestmodseq,
-                stored=stored,
-                quarantined=bad,
-            )
-            _suppress_bounced(store, stored)
-            report.fetched += len(batch.messages)
-            report.stored += outcome.stored
-            report.duplicates += outcome.duplicates
-            report.quarantined += outcome.quarantined
-            if progress:
-                progress(len(batch.messages))
+                parser = BatchParser(settings)
+            # Batches are parsed in parallel but come back in fetch order, so
+            # each one still advances the folder position in its own transaction.
+            for batch, stored, bad in parser.parse(_chain(first, batches)):
+                outcome = store.save_batch(
+                    mailbox_id,
+                    uidvalidity=batch.uidvalidity,
+                    last_uid=batch.last_uid,
+                    highestmodseq=batch.highestmodseq,
+                    stored=stored,
+                    quarantined=bad,
+                )
+                _suppress_bounced(store, stored)
+                report.fetched += len(batch.messages)
+                report.stored += outcome.stored
+                report.duplicates += outcome.duplicates
+                report.quarantined += outcome.quarantined
+                if progress:
+                    progress(len(batch.messages))
+    finally:
+        if parser is not None:
+            parser.close()
     report.threaded = thread_new_messages(store)
     __import__("flows.reply_steps").reply_steps.process_replies(store, settings)  # answers, stop automation, close the loop
     log.info(
@@ -83,6 +95,11 @@ def sync(
         source.name, report.fetched, report.stored, report.quarantined,
     )
     return report
+
+
+def _chain(first: Any, rest: Any) -> Any:
+    yield first
+    yield from rest
 
 
 def _suppress_bounced(store: Store, stored: Any) -> None:

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from outreach.errors import MessageParseError
 from outreach.mailparse import parse_message
 from outreach.models import Direction, ParsedMessage, Quarantined, RawMessage, StoredMessage
+from outreach.ports import FolderBatch
 from outreach.settings import Settings
+
+log = logging.getLogger("outreach.ingest")
 
 
 def direction_of(parsed: ParsedMessage, sent_folder: bool, settings: Settings) -> Direction:
@@ -67,3 +75,146 @@ def _with_tone(stored: list[StoredMessage]) -> list[StoredMessage]:
     for i, tone in zip(human, tones, strict=True):
         stored[i] = replace(stored[i], tone=tone.score)
     return stored
+
+
+# -- parallel parsing ---------------------------------------------------------
+
+POOL_MIN_BATCH = 200
+"""Smaller batches are parsed in the calling process: shipping them costs more than it saves."""
+
+_MAX_WORKERS = 4  # the main process stores, fetches and threads: more parsers only queue up
+_PARENT_POLL_SECONDS = 0.2
+
+_worker_settings: Settings | None = None
+
+
+def default_workers(configured: int = 0) -> int:
+    """Parser processes to use: ``configured`` if set, else one per usable CPU (at most 4)."""
+    if configured > 0:
+        return configured
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, _MAX_WORKERS))
+
+
+def _worker_init(settings: Settings) -> None:
+    """Runs once in each parser process."""
+    global _worker_settings
+    _worker_settings = settings
+    # The sync process, or the fork server that exits as soon as it dies.
+    parent = os.getppid()
+
+    def watch_parent() -> None:
+        # A parent killed with SIGKILL cannot shut the pool down; without
+        # this, orphaned parsers would hold its stdout pipe open for ever.
+        while os.getppid() == parent:
+            time.sleep(_PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch_parent, name="outreach-parent-watch", daemon=True).start()
+
+
+def _worker_parse(raws: list[RawMessage]) -> tuple[list[StoredMessage], list[Quarantined]]:
+    assert _worker_settings is not None, "parser process started without settings"
+    return parse_batch(raws, _worker_settings)
+
+
+class BatchParser:
+    """Parse fetched batches in parallel processes, handing results back in fetch order.
+
+    Each batch advances a folder's position when it is stored, so results
+    come back strictly in the order the batches were fetched. The pool starts
+    only when a batch is large enough to be worth shipping; small batches
+    (and every batch when ``workers`` is 1) are parsed in this process. At
+    most ``workers + 1`` batches are in flight, so memory stays bounded. A
+    parser process that dies (out of memory, killed) is not fatal: its batch
+    is parsed again here and the rest of the run stays in-process.
+
+    Use as a context manager so the pool is always shut down::
+
+        with BatchParser(settings) as parser:
+            for batch, stored, bad in parser.parse(source.fetch_new(...)):
+                store.save_batch(...)
+    """
+
+    def __init__(self, settings: Settings, workers: int | None = None) -> None:
+        self.settings = settings
+        self.workers = default_workers(settings.imap.parse_workers) if workers is None else max(1, workers)
+        self._pool: Any = None
+        self._broken = False
+
+    def __enter__(self) -> BatchParser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the parser processes (pending batches are dropped)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _start_pool(self) -> Any:
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # Not fork: the caller may run threads (Prefect tasks, a progress
+            # bar) whose locks a forked child would inherit held. The fork
+            # server imports the parser and builds the tone model once.
+            methods = multiprocessing.get_all_start_methods()
+            ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+            if "forkserver" in methods:
+                ctx.set_forkserver_preload(["outreach.ingest_warm"])
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=ctx,
+                initializer=_worker_init,
+                initargs=(self.settings,),
+            )
+        return self._pool
+
+    def parse(
+        self, batches: Iterable[FolderBatch]
+    ) -> Iterator[tuple[FolderBatch, list[StoredMessage], list[Quarantined]]]:
+        """Yield ``(batch, stored, quarantined)`` for every batch, in the order given."""
+        from collections import deque
+        from concurrent.futures.process import BrokenProcessPool
+
+        pending: deque[tuple[FolderBatch, Any]] = deque()
+
+        def settle() -> tuple[FolderBatch, list[StoredMessage], list[Quarantined]]:
+            batch, job = pending.popleft()
+            if job is None:
+                return (batch, *parse_batch(batch.messages, self.settings))
+            try:
+                return (batch, *job.result())
+            except BrokenProcessPool:
+                log.warning("a parser process died; parsing the rest in-process")
+                self._broken = True
+                self.close()
+                return (batch, *parse_batch(batch.messages, self.settings))
+
+        for batch in batches:
+            use_pool = self.workers > 1 and not self._broken and len(batch.messages) >= POOL_MIN_BATCH
+            if not use_pool:
+                # In order: everything already in flight goes first.
+                while pending:
+                    yield settle()
+                yield (batch, *parse_batch(batch.messages, self.settings))
+                continue
+            try:
+                job = self._start_pool().submit(_worker_parse, batch.messages)
+            except (BrokenProcessPool, RuntimeError, OSError) as exc:
+                log.warning("parser processes unavailable (%s); parsing in-process", type(exc).__name__)
+                self._broken = True
+                self.close()
+                job = None
+            pending.append((batch, job))
+            while len(pending) > self.workers:
+                yield settle()
+        while pending:
+            yield settle()

@@ -102,6 +102,8 @@ _MAIL_HEADERS = frozenset(
 )
 # RFC 5322 obsolete syntax allows blanks before the colon ("Subject  : Hi").
 _OBS_FIELD_RE = re.compile(rb"^([!-9;-~]{1,76})[ \t]+:", re.M)
+# A header field line the feed parser takes without a defect (name, colon).
+_HEAD_LINE_RE = re.compile(r"[!-9;-~]+:")
 _COMPOUND_RE = re.compile(rb"(?im)^content-type:[ \t]*(?:multipart|message)/")
 _BOUNDARY_RE = re.compile(rb"(?i)boundary=\"?([^\";\r\n]{1,200})")
 _ENVELOPE_RE = re.compile(rb"^From \S*[ \t]+(.{10,80}?)[ \t]*$", re.M)
@@ -359,11 +361,45 @@ def _parse_mime(data: bytes) -> Message:
     end = cut + 2 if cut_crlf < 0 or 0 <= cut < cut_crlf else cut_crlf + 4
     if _COMPOUND_RE.search(data, 0, end):
         return _PARSER.parsebytes(data)
-    head = _PARSER.parsebytes(data[:end], headersonly=True)
-    if head.defects or head.get_payload() or head.get_content_maintype() in ("multipart", "message"):
+    head = _plain_head(data[:end])
+    if head is None:
+        head = _PARSER.parsebytes(data[:end], headersonly=True)
+        if head.defects or head.get_payload():
+            return _PARSER.parsebytes(data)
+    if head.get_content_maintype() in ("multipart", "message"):
         return _PARSER.parsebytes(data)
     head.set_payload(data[end:].decode("ascii", "surrogateescape"))
     return head
+
+
+def _plain_head(block: bytes) -> Message | None:
+    """The header block of well-formed mail, split as compat32's feed parser would.
+
+    Returns None for anything that parser treats specially (a continuation
+    or ``From `` line first, a line without a field name, a blank line
+    inside the block), so the caller uses the stdlib for those.
+    ``block`` ends with the blank line that closes the header block.
+    """
+    lines = block.decode("ascii", "surrogateescape").splitlines(True)
+    # bytes and StringIO split lines alike (\r\n, \r, \n), the decode is
+    # 1:1, so these are the feed parser's lines.
+    if not lines or lines[-1] not in ("\n", "\r\n") or lines[0][0] in " \t":
+        return None
+    msg = Message()
+    name = ""
+    value: list[str] = []
+    for line in lines[:-1]:
+        if line[0] in " \t":
+            value.append(line)
+            continue
+        if name:
+            msg.set_raw(*compat32.header_source_parse(value))
+        if not _HEAD_LINE_RE.match(line) or line.startswith("From "):
+            return None
+        name, value = line, [line]
+    if name:
+        msg.set_raw(*compat32.header_source_parse(value))
+    return msg
 
 
 def _inside_final_boundary(data: bytes, pos: int) -> bool:

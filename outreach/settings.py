@@ -102,6 +102,12 @@ class ImapSettings(Section):
     folders: list[str] = Field(default_factory=lambda: ["INBOX"], description="Customer mail.")
     sent_folders: list[str] = Field(default_factory=lambda: ["Sent"], description="Staff replies.")
     batch_size: int = Field(500, ge=1, description="Messages fetched per UID FETCH.")
+    parse_workers: int = Field(
+        0,
+        ge=0,
+        description="Processes that parse fetched mail (any source) in parallel; "
+        "0: one per CPU (at most 4); 1: parse in the sync process.",
+    )
     timeout_seconds: float = Field(60.0, gt=0, description="Socket timeout.")
     idle_seconds: int = Field(
         1500, ge=60, le=1740, description="Re-IDLE before the server's 29-minute limit."
