@@ -109,13 +109,16 @@ _FILE_EXTENSIONS = (
 _MASKS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (
+        # A long run without spaces (a pasted token, hash or log line) is never a score; masking it
+        # first keeps the patterns below from backtracking over thousands of characters.
+        r"\S{100,}",
         # Addresses and links of any kind: mailto:, https://, ftp://, www., bare domains.
-        r"\S+@\S+|\b[a-z][a-z0-9+.-]*://\S+|\b(?:mailto|javascript|data|tel|file):\S+|www\.\S+"
-        r"|\b(?:[a-z0-9-]+\.)+(?:com|org|net|io|dev|app|ai|co|de|at|ch|uk|fr|eu|nl|info|biz)\b(?:[/:?#]\S*)?",
+        r"[^\s@§]+@[^\s§]+|\b[a-z][a-z0-9+.-]*://\S+|\b(?:mailto|javascript|data|tel|file):\S+|www\.\S+"
+        r"|(?<![\w.-])(?:[a-z0-9-]+\.)+(?:com|org|net|io|dev|app|ai|co|de|at|ch|uk|fr|eu|nl|info|biz)\b(?:[/:?#]\S*)?",
         # Code: name(1), obj.call(2, 3) — the digits are arguments, never a vote.
         r"[a-z_$][\w$.]*\((?:[^()\n]|\([^()\n]*\)){0,200}\)",
         # Files and paths: report_2.csv, C:\\logs\\3, /var/log/app/4, src/app/5.
-        rf"[\w~.-]*(?:[\\/][\w.-]+)*\.(?:{_FILE_EXTENSIONS})\b"
+        rf"(?<![\w~.\\/-])[\w~.-]*(?:[\\/][\w.-]+)*\.(?:{_FILE_EXTENSIONS})\b"
         r"|(?<![\w/])(?:~|\.{1,2}|[a-z]:)?(?:[\\/][\w.-]+){2,}[\\/]?|\b[a-z_][\w.-]*(?:[\\/][\w.-]+){2,}",
         # Hex and identifiers: 0x4, a3f5c9e (commit), user_3, abc123, Q3, v2, JIRA-123, 10h30.
         r"\b0x[0-9a-f]+\b|\b(?=[0-9a-f]{7,}\b)[0-9a-f]*\d[0-9a-f]*\b|\b[a-z_]+\d\w*"

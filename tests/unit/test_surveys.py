@@ -140,6 +140,131 @@ def test_templates_use_a_survey_marker() -> None:
         assert any(marker in " ".join(text.split()) for marker in SURVEY_MARKERS)
 
 
+# --- regressions: ranges are ambiguous, digits inside code or markup never vote -------------
+
+RANGES: list[tuple[str, str]] = [
+    ("Somewhere between 2 and 3 honestly, the export still fails", "csat"),
+    ("between 7 and 8", "nps"),
+    ("Between 7 and 8, the app still crashes on login.", "nps"),
+    ("Irgendwo zwischen 2 und 3, ehrlich gesagt", "csat"),
+    ("Thanks for the help. Between 3 and 4 stars.", "csat"),
+    ("2-3", "csat"),
+    ("2 to 3", "csat"),
+    ("2/3?", "csat"),
+    ("2 / 3", "csat"),
+    ("3/4 because the refund was slow", "csat"),
+    ("7/8", "nps"),
+    ("Somewhere 2 or 3", "csat"),
+    ("2 or 3 honestly, the export still fails", "csat"),
+]
+
+
+@pytest.mark.parametrize(("text", "scale"), RANGES)
+def test_a_range_is_ambiguous_never_a_guess(text: str, scale: str) -> None:
+    reading = parse_score(text, scale)  # type: ignore[arg-type]
+    assert (reading.status, reading.score) == ("ambiguous", None)
+    assert reading.comment == text  # the agents see the customer's words, untouched
+
+
+@pytest.mark.parametrize(
+    ("text", "scale", "expected"),
+    [
+        ("4/5", "csat", ScoreReading(4, "", "ok")),  # denominator is the scale's max: a fraction
+        ("5/5", "csat", ScoreReading(5, "", "ok")),
+        ("8/10", "nps", ScoreReading(8, "", "ok")),
+        ("4/5", "nps", ScoreReading(None, "4/5", "out_of_range")),  # a 1-5 answer to a 0-10 survey
+        ("8/10", "csat", ScoreReading(None, "8/10", "out_of_range")),
+        ("3/10", "csat", ScoreReading(None, "3/10", "out_of_range")),
+        ("2 out of 3", "csat", ScoreReading(None, "2 out of 3", "out_of_range")),  # spelled a fraction
+        ("4/3", "csat", ScoreReading(None, "4/3", "out_of_range")),  # neither a range nor this scale
+    ],
+)
+def test_a_slash_is_a_fraction_when_the_denominator_is_a_scale_max(
+    text: str, scale: str, expected: ScoreReading
+) -> None:
+    assert parse_score(text, scale) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "It took between 2 and 3 weeks to fix.",
+        "Between 2 and 3 of my colleagues still cannot log in.",
+        "Call me between 2 and 3 pm.",
+    ],
+)
+def test_a_range_of_something_else_is_no_vote(text: str) -> None:
+    for scale in ("csat", "nps"):
+        assert parse_score(text, scale).status == "none", (text, scale)  # type: ignore[arg-type]
+
+
+def test_digits_in_a_script_tag_do_not_beat_the_customers_words() -> None:
+    text = "I would say 2 or maybe 3 <script>alert(1)</script>"
+    assert parse_score(text, "csat") == ScoreReading(None, text, "ambiguous")
+    assert parse_score(text, "nps").status == "ambiguous"
+
+
+CODE_NOT_SCORES: list[str] = [
+    "<script>alert(1)</script>",
+    "alert(1)",
+    "It fails in getUser(3)",
+    "<b>3</b>",
+    '<img src="x" onerror="alert(4)">',
+    "<!-- 5 -->",
+    "<style>\n5\n</style>",
+    "see https://example.com/help/3",
+    "example.com/page/4",
+    "mail me at jane4@example.com",
+    "<jane5@example.com>",
+    "attached report_2.csv",
+    "the log is in /var/log/app/3",
+    "C:\\Users\\jane\\4",
+    "0x4",
+    "commit a3f5c9e",
+    "still on v2",
+    "build 4.2.1",
+    "#1234",
+    "JIRA-4 is open",
+    "user_3",
+    "at 10:30",
+    "on 2024-03-04",
+    "$5",
+    "+49 171 1234567",
+]
+
+
+@pytest.mark.parametrize("text", CODE_NOT_SCORES)
+def test_numbers_inside_code_or_markup_are_never_scores(text: str) -> None:
+    for scale in ("csat", "nps"):
+        reading = parse_score(text, scale)  # type: ignore[arg-type]
+        assert (reading.status, reading.score) == ("none", None), (scale, reading)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("5 <script>alert(1)</script>", 5),
+        ("<p>4</p> is not it, I'd say 2", 2),
+        ('4 <img src=x onerror="alert(5)">', 4),
+        ("<!-- 5 --> 3", 3),
+        ("5 <3", 5),
+        ("<script>\nalert(1)\n</script>\n4", 4),
+    ],
+)
+def test_a_score_beside_markup_is_still_read(text: str, expected: int) -> None:
+    reading = parse_score(text, "csat")
+    assert (reading.status, reading.score) == ("ok", expected)
+
+
+def test_comment_keeps_file_names_and_links_beside_the_score() -> None:
+    assert parse_score("4 - the export of report_2.csv still fails", "csat") == ScoreReading(
+        4, "the export of report_2.csv still fails", "ok"
+    )
+    assert parse_score("9, see https://example.com/t/3", "nps") == ScoreReading(
+        9, "see https://example.com/t/3", "ok"
+    )
+
+
 # --- issue 7.5: accuracy on real reply bodies ------------------------------------------------
 
 
