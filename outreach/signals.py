@@ -158,18 +158,30 @@ def _find(texts: pd.Series, pattern: str) -> pd.DataFrame:
     """First match of ``pattern`` per text (``word``) and the sentence around it (``quote``).
 
     One plain regex search per text, then string slicing: a single pattern
-    that also captured the sentence would backtrack at every position.
+    that also captured the sentence would backtrack at every position. A
+    case-insensitive pattern (``(?i)`` first, phrases in lower case) is run
+    case-sensitively on the lower-cased text, about three times faster, where
+    lower-casing keeps the text's length (so positions carry over).
     """
     rx = re.compile(pattern)
+    lower_rx = re.compile(pattern.removeprefix("(?i)")) if pattern.startswith("(?i)") else None
 
     def one(text: str) -> tuple[str, str] | None:
-        m = rx.search(text)
+        m = None
+        if lower_rx is not None:
+            low = text.lower()
+            if len(low) == len(text):
+                m = lower_rx.search(low)
+                if m is None:
+                    return None
         if m is None:
-            return None
+            m = rx.search(text)
+            if m is None:
+                return None
         start = max(text.rfind(c, 0, m.start()) for c in ".!?\n") + 1
         ends = [i for i in (text.find(c, m.end()) for c in ".!?\n") if i >= 0]
         end = min(ends) + 1 if ends else len(text)
-        return m.group(0), text[start:end].strip().rstrip("\n")
+        return text[m.start() : m.end()], text[start:end].strip().rstrip("\n")
 
     found = texts.map(one).dropna()
     return pd.DataFrame(
@@ -496,12 +508,13 @@ def _repeat_signals(sig: pd.DataFrame, cust: pd.DataFrame, settings: Settings, n
     if base.empty:
         return
     first_text = cust.drop_duplicates("thread_id").set_index("thread_id")["reply_text"].reindex(base.index).fillna("")
-    haystack = base["subject"].str.cat(first_text, sep="\n")
+    # Lower-cased once: the topic patterns then run case-sensitively (faster than ``(?i)``).
+    haystack = base["subject"].str.cat(first_text, sep="\n").str.lower()
     keys = [pd.DataFrame({"thread_id": base.index, "key": "subject: " + normalise_subject(base["subject"]).to_numpy()})]
     for topic, words in det.repeat_topics.items():
         pattern = _phrase_regex(words)
         if pattern:
-            hit = haystack.str.contains(pattern, regex=True)
+            hit = haystack.str.contains(pattern.removeprefix("(?i)"), regex=True)
             keys.append(pd.DataFrame({"thread_id": base.index[hit.to_numpy()], "key": topic}))
     long = pd.concat(keys, ignore_index=True)
     long = long[long["key"] != "subject: "]
