@@ -99,21 +99,40 @@ def default_workers(configured: int = 0) -> int:
     return max(1, min(cpus, _MAX_WORKERS))
 
 
-def _worker_init(settings: Settings) -> None:
+def _worker_init(settings: Settings, sync_pid: int) -> None:
     """Runs once in each parser process."""
     global _worker_settings
     _worker_settings = settings
-    # The sync process, or the fork server that exits as soon as it dies.
-    parent = os.getppid()
+    threading.Thread(
+        target=_exit_with, args=(sync_pid,), name="outreach-sync-watch", daemon=True
+    ).start()
 
-    def watch_parent() -> None:
-        # A parent killed with SIGKILL cannot shut the pool down; without
-        # this, orphaned parsers would hold its stdout pipe open for ever.
-        while os.getppid() == parent:
-            time.sleep(_PARENT_POLL_SECONDS)
+
+def _exit_with(sync_pid: int) -> None:
+    """End this parser as soon as the sync process is gone.
+
+    A sync killed with SIGKILL cannot shut its pool down, and the parent
+    process is no help: parsers are children of the fork server, which
+    lives as long as they do (each holds its liveness pipe). Orphaned
+    parsers would keep the sync's stdout pipe open for ever.
+    """
+    import select
+
+    try:
+        fd = os.pidfd_open(sync_pid)
+    except ProcessLookupError:
         os._exit(1)
-
-    threading.Thread(target=watch_parent, name="outreach-parent-watch", daemon=True).start()
+    except (AttributeError, OSError):  # no pidfd (not Linux 5.3+): poll
+        while True:
+            try:
+                os.kill(sync_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:
+                pass
+            time.sleep(_PARENT_POLL_SECONDS)
+    select.select([fd], [], [])  # readable once the process has exited
+    os._exit(1)
 
 
 def _worker_parse(raws: list[RawMessage]) -> tuple[list[StoredMessage], list[Quarantined]]:
@@ -144,6 +163,8 @@ class BatchParser:
         self.workers = default_workers(settings.imap.parse_workers) if workers is None else max(1, workers)
         self._pool: Any = None
         self._broken = False
+        self.pooled = 0
+        """Batches parsed by the pool so far (the rest were parsed in this process)."""
 
     def __enter__(self) -> BatchParser:
         return self
@@ -173,7 +194,7 @@ class BatchParser:
                 max_workers=self.workers,
                 mp_context=ctx,
                 initializer=_worker_init,
-                initargs=(self.settings,),
+                initargs=(self.settings, os.getpid()),
             )
         return self._pool
 
@@ -213,6 +234,8 @@ class BatchParser:
                 self._broken = True
                 self.close()
                 job = None
+            if job is not None:
+                self.pooled += 1
             pending.append((batch, job))
             while len(pending) > self.workers:
                 yield settle()

@@ -1,0 +1,175 @@
+"""Parsing in parallel processes: same results, fetch order kept, nothing left behind when killed."""
+
+from __future__ import annotations
+
+import mailbox
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from outreach.ingest import POOL_MIN_BATCH, BatchParser, parse_batch
+from outreach.models import RawMessage
+from outreach.ports import FolderBatch
+from outreach.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def sample_mbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from outreach.sample import generate
+
+    return generate(tmp_path_factory.mktemp("pool"), conversations=1200).mbox_path
+
+
+def _raws(mbox_path: Path, limit: int) -> list[RawMessage]:
+    box = mailbox.mbox(str(mbox_path))
+    try:
+        datas = [box.get_bytes(k) for k in box.keys()[:limit]]
+    finally:
+        box.close()
+    when = datetime(2024, 5, 1, tzinfo=UTC)
+    return [RawMessage("INBOX", 7, i + 1, d, False, when) for i, d in enumerate(datas)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _descendants(root: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found: set[int] = set()
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def test_pool_results_equal_in_process_results_in_fetch_order(sample_mbox: Path) -> None:
+    settings = Settings(team={"domains": ["northwind.example"]})
+    raws = _raws(sample_mbox, 1500)
+    sizes = [POOL_MIN_BATCH, 7, POOL_MIN_BATCH + 50, POOL_MIN_BATCH, 3, POOL_MIN_BATCH + 100, 40]
+    batches: list[FolderBatch] = []
+    start = 0
+    for size in sizes:
+        chunk = raws[start : start + size]
+        batches.append(FolderBatch("INBOX", 7, chunk, chunk[-1].uid))
+        start += size
+    worker_pids: set[int] = set()
+    with BatchParser(settings, workers=2) as parser:
+        got = []
+        for batch, stored, bad in parser.parse(iter(batches)):
+            got.append((batch, stored, bad))
+            if parser._pool is not None:
+                worker_pids |= set(parser._pool._processes)
+        assert parser.pooled == 4, "every large batch goes to the pool, small ones stay here"
+    assert [b for b, _, _ in got] == batches
+    for batch, stored, bad in got:
+        assert (stored, bad) == parse_batch(batch.messages, settings)
+    assert any(m.tone is not None for _, stored, _ in got for m in stored), "tone is scored in the workers"
+    assert worker_pids, "the pool never started"
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in worker_pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(p) for p in worker_pids), "parser processes outlived the parser"
+
+
+def test_one_worker_never_starts_a_pool(sample_mbox: Path) -> None:
+    settings = Settings()
+    raws = _raws(sample_mbox, POOL_MIN_BATCH * 2)
+    batches = [FolderBatch("INBOX", 7, raws[:POOL_MIN_BATCH], POOL_MIN_BATCH), FolderBatch("INBOX", 7, raws[POOL_MIN_BATCH:], len(raws))]
+    with BatchParser(settings, workers=1) as parser:
+        out = list(parser.parse(batches))
+        assert parser._pool is None and parser.pooled == 0
+    assert [b for b, _, _ in out] == batches
+
+
+def _cli(db: Path, mbox: Path, workers: int, cwd: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTREACH_")}
+    env.update(
+        OUTREACH_STORE__URL=f"sqlite:///{db}",
+        OUTREACH_IMAP__BATCH_SIZE=str(POOL_MIN_BATCH),
+        OUTREACH_IMAP__PARSE_WORKERS=str(workers),
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "outreach.cli", "--config", str(REPO / "config" / "demo.toml"), "sync", "--source", f"mbox:{mbox}"],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+
+
+def _count(db: Path, sql: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute(sql).fetchone()[0])
+
+
+def _finish(proc: subprocess.Popen[bytes]) -> None:
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err.decode()[-2000:]
+
+
+def test_sync_killed_while_the_pool_parses_leaves_no_parser_and_rerun_matches(sample_mbox: Path, tmp_path: Path) -> None:
+    reference = tmp_path / "reference.db"
+    _finish(_cli(reference, sample_mbox, 1, tmp_path))  # parsed in-process: the expected store
+    db = tmp_path / "killed.db"
+    proc = _cli(db, sample_mbox, 2, tmp_path)
+    helpers: set[int] = set()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        helpers |= _descendants(proc.pid)
+        try:
+            if db.exists() and _count(db, "SELECT count(*) FROM messages") >= 2 * POOL_MIN_BATCH:
+                break
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.02)
+    helpers |= _descendants(proc.pid)
+    assert proc.poll() is None, "sync finished before it could be killed: make the mailbox larger"
+    assert len(helpers) >= 3, "fork server and two parsers expected while syncing"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    # Orphaned parsers would keep the stdout pipe open: reading to EOF must finish.
+    started = time.monotonic()
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read()
+    proc.stderr.read()
+    assert time.monotonic() - started < 10
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in helpers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(p) for p in helpers), "parser processes survived a killed sync"
+    part = _count(db, "SELECT count(*) FROM messages")
+    total = _count(reference, "SELECT count(*) FROM messages")
+    assert 0 < part < total
+    _finish(_cli(db, sample_mbox, 2, tmp_path))
+    for sql in (
+        "SELECT count(*) FROM messages",
+        "SELECT count(DISTINCT content_hash) FROM messages",
+        "SELECT count(*) FROM quarantine",
+        "SELECT count(*) FROM threads WHERE status != 'merged'",
+        "SELECT count(*) FROM messages WHERE tone IS NOT NULL",
+    ):
+        assert _count(db, sql) == _count(reference, sql), sql
+    with sqlite3.connect(db) as a, sqlite3.connect(reference) as b:
+        q = "SELECT content_hash, direction, tone, reply_text, language FROM messages ORDER BY content_hash"
+        assert a.execute(q).fetchall() == b.execute(q).fetchall()
