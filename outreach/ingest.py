@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -140,16 +141,24 @@ def _worker_parse(raws: list[RawMessage]) -> tuple[list[StoredMessage], list[Qua
     return parse_batch(raws, _worker_settings)
 
 
+def _ready() -> None:
+    """A no-op job: returns once a parser process is up."""
+
+
 class BatchParser:
     """Parse fetched batches in parallel processes, handing results back in fetch order.
 
     Each batch advances a folder's position when it is stored, so results
     come back strictly in the order the batches were fetched. The pool starts
     only when a batch is large enough to be worth shipping; small batches
-    (and every batch when ``workers`` is 1) are parsed in this process. At
-    most ``workers + 1`` batches are in flight, so memory stays bounded. A
-    parser process that dies (out of memory, killed) is not fatal: its batch
-    is parsed again here and the rest of the run stays in-process.
+    (and every batch when ``workers`` is 1) are parsed in this process.
+
+    The pool starts in the background (its fork server loads the parser and
+    the tone model, about a second): meanwhile fetching goes on and up to
+    ``BOOT_BACKLOG`` batches wait for it. Once it runs, at most ``workers + 1``
+    batches are in flight, so memory stays bounded. A pool that cannot start
+    or a parser process that dies (out of memory, killed) is not fatal: the
+    batches are parsed here and the rest of the run stays in-process.
 
     Use as a context manager so the pool is always shut down::
 
@@ -158,10 +167,15 @@ class BatchParser:
                 store.save_batch(...)
     """
 
+    BOOT_BACKLOG = 16
+    """Batches fetched ahead while the pool starts (16 × 500 messages: a few MB)."""
+
     def __init__(self, settings: Settings, workers: int | None = None) -> None:
         self.settings = settings
         self.workers = default_workers(settings.imap.parse_workers) if workers is None else max(1, workers)
         self._pool: Any = None
+        self._boot: threading.Thread | None = None
+        self._booted = threading.Event()
         self._broken = False
         self.pooled = 0
         """Batches parsed by the pool so far (the rest were parsed in this process)."""
@@ -174,12 +188,20 @@ class BatchParser:
 
     def close(self) -> None:
         """Stop the parser processes (pending batches are dropped)."""
+        if self._boot is not None:
+            self._boot.join()
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _start_pool(self) -> Any:
-        if self._pool is None:
+    def _start(self) -> None:
+        """Start the pool in a background thread (once)."""
+        if self._boot is None:
+            self._boot = threading.Thread(target=self._run_boot, name="outreach-parser-boot", daemon=True)
+            self._boot.start()
+
+    def _run_boot(self) -> None:
+        try:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
@@ -189,14 +211,36 @@ class BatchParser:
             methods = multiprocessing.get_all_start_methods()
             ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
             if "forkserver" in methods:
-                ctx.set_forkserver_preload(["outreach.ingest_warm"])
-            self._pool = ProcessPoolExecutor(
+                # Each parser re-runs the main module (multiprocessing's rule);
+                # with its imports loaded in the fork server that costs nothing.
+                main_spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+                main_name = getattr(main_spec, "name", None)
+                preload = ["outreach.ingest_warm"]
+                if main_name and main_name != "__main__" and not main_name.endswith(".__main__"):
+                    preload.append(main_name)
+                ctx.set_forkserver_preload(preload)
+            pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=ctx,
                 initializer=_worker_init,
                 initargs=(self.settings, os.getpid()),
             )
-        return self._pool
+            self._pool = pool
+            pool.submit(_ready).result()
+        except Exception as exc:  # noqa: BLE001 - any failure means: parse in-process
+            log.warning("parser processes unavailable (%s); parsing in-process", type(exc).__name__)
+            self._broken = True
+        finally:
+            self._booted.set()
+
+    def _give_up_pool(self, reason: str) -> None:
+        log.warning("%s; parsing the rest in-process", reason)
+        self._broken = True
+        if self._boot is not None:
+            self._boot.join()
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def parse(
         self, batches: Iterable[FolderBatch]
@@ -205,39 +249,49 @@ class BatchParser:
         from collections import deque
         from concurrent.futures.process import BrokenProcessPool
 
-        pending: deque[tuple[FolderBatch, Any]] = deque()
+        # [batch, future or None, shipped?]: unshipped batches wait for the pool.
+        pending: deque[list[Any]] = deque()
+
+        def ship() -> None:
+            """Hand waiting batches to the pool once it runs."""
+            if not self._booted.is_set():
+                return
+            for entry in pending:
+                if entry[2]:
+                    continue
+                entry[2] = True
+                if self._broken or self._pool is None:
+                    continue
+                try:
+                    entry[1] = self._pool.submit(_worker_parse, entry[0].messages)
+                    self.pooled += 1
+                except (BrokenProcessPool, RuntimeError) as exc:
+                    self._give_up_pool(f"parser processes unavailable ({type(exc).__name__})")
 
         def settle() -> tuple[FolderBatch, list[StoredMessage], list[Quarantined]]:
-            batch, job = pending.popleft()
-            if job is None:
-                return (batch, *parse_batch(batch.messages, self.settings))
-            try:
-                return (batch, *job.result())
-            except BrokenProcessPool:
-                log.warning("a parser process died; parsing the rest in-process")
-                self._broken = True
-                self.close()
-                return (batch, *parse_batch(batch.messages, self.settings))
+            if not pending[0][2]:
+                self._booted.wait()
+                ship()
+            batch, job, _ = pending.popleft()
+            if job is not None:
+                try:
+                    stored, bad = job.result()
+                    return batch, stored, bad
+                except BrokenProcessPool:
+                    self._give_up_pool("a parser process died")
+            return (batch, *parse_batch(batch.messages, self.settings))
 
         for batch in batches:
-            use_pool = self.workers > 1 and not self._broken and len(batch.messages) >= POOL_MIN_BATCH
-            if not use_pool:
-                # In order: everything already in flight goes first.
-                while pending:
+            if self.workers < 2 or self._broken or len(batch.messages) < POOL_MIN_BATCH:
+                while pending:  # in order: everything already in flight goes first
                     yield settle()
                 yield (batch, *parse_batch(batch.messages, self.settings))
                 continue
-            try:
-                job = self._start_pool().submit(_worker_parse, batch.messages)
-            except (BrokenProcessPool, RuntimeError, OSError) as exc:
-                log.warning("parser processes unavailable (%s); parsing in-process", type(exc).__name__)
-                self._broken = True
-                self.close()
-                job = None
-            if job is not None:
-                self.pooled += 1
-            pending.append((batch, job))
-            while len(pending) > self.workers:
+            self._start()
+            pending.append([batch, None, False])
+            ship()
+            limit = self.workers if self._booted.is_set() else self.BOOT_BACKLOG
+            while len(pending) > limit:
                 yield settle()
         while pending:
             yield settle()
