@@ -386,19 +386,21 @@ def _plain_head(block: bytes) -> Message | None:
     if not lines or lines[-1] not in ("\n", "\r\n") or lines[0][0] in " \t":
         return None
     msg = Message()
-    name = ""
-    value: list[str] = []
+    fields: list[list[str]] = []
     for line in lines[:-1]:
         if line[0] in " \t":
-            value.append(line)
-            continue
-        if name:
-            msg.set_raw(*compat32.header_source_parse(value))
-        if not _HEAD_LINE_RE.match(line) or line.startswith("From "):
+            fields[-1].append(line)
+        elif _HEAD_LINE_RE.match(line) and not line.startswith("From "):
+            fields.append([line])
+        else:
             return None
-        name, value = line, [line]
-    if name:
-        msg.set_raw(*compat32.header_source_parse(value))
+    for field in fields:
+        # compat32's header_source_parse, inlined: it runs for every header.
+        name, value = field[0].split(":", 1)
+        value = value.lstrip(" \t")
+        if len(field) > 1:
+            value += "".join(field[1:])
+        msg.set_raw(name, value.rstrip("\r\n"))
     return msg
 
 

@@ -17,6 +17,7 @@ Measured against two public fixture sets with expected output (see
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 __all__ = ["extract_reply", "normalise_ws"]
 
@@ -248,14 +249,15 @@ def _header_block(lines: list[str], kinds: list[str], i: int) -> int:
 
 
 def _joined_marker(
-    lines: list[str], i: int, known_not_marker: bool = False, colon_ends: frozenset[int] | None = None
+    lines: list[str], i: int, known_not_marker: bool = False, colon_ends: list[int] | None = None
 ) -> int:
     """Lines covered by a reply marker starting at ``i`` (1–6), 0 if none.
 
     Mail clients wrap long "On <date>, <name> <addr> wrote:" lines, so a line
     that starts like a marker (or names an address) is tried joined with up to
-    five following lines. ``colon_ends`` (indexes of lines ending with ":")
-    lets the caller skip the join for the many lines no marker can start at.
+    five following lines. ``colon_ends`` (ascending indexes of lines ending
+    with ":") lets the caller skip the join for the many lines no marker can
+    start at.
     """
     first = _strip_quote(lines[i])[:_LINE_CAP]
     if not known_not_marker and _is_marker(first):
@@ -266,7 +268,9 @@ def _joined_marker(
     # (or the line itself ends with "<"); most text lines fail this at once.
     if not first.endswith("<"):
         if colon_ends is not None:
-            if not any(j in colon_ends for j in range(i + 1, i + 6)):
+            # The first line ending with ":" after line i must be within five lines.
+            k = bisect_right(colon_ends, i)
+            if k == len(colon_ends) or colon_ends[k] > i + 5:
                 return 0
         elif not any(line.rstrip().endswith(":") for line in lines[i + 1 : i + 6]):
             return 0
@@ -351,7 +355,7 @@ def extract_reply(text: str, *, keep_signature: bool = False) -> str:
     limit = min(n, _MAX_SCAN_LINES)
     kinds: list[str] = [""] * n
     # Lines ending with ":" (where a wrapped marker can end), found once.
-    colon_ends = frozenset(j for j in range(limit) if lines[j].rstrip().endswith(":"))
+    colon_ends = [j for j in range(limit) if lines[j].rstrip().endswith(":")]
     kept: list[int] = []  # indexes of lines that belong to the new words
     seen_text = False
     skip_quotes = False  # after a marker at the top, its quote block is history
