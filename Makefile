@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade "pip>=23.2"
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null 2>&1 || true
+	$(BIN)/python -m compileall -q -j 0 outreach connectors flows > /dev/null 2>&1 || true
 	@touch $(STAMP)
 
 demo: $(STAMP)
