@@ -1,4 +1,11 @@
-"""From raw bytes to storable messages: parse, decide who wrote it, or quarantine."""
+"""From raw bytes to storable messages: parse, decide who wrote it, or quarantine.
+
+:func:`parse_batch` does one batch in this process. :class:`BatchParser`
+spreads many batches over a few processes (parsing and tone scoring are
+CPU-bound; the sync process meanwhile fetches, stores and threads) and
+hands the results back in fetch order, because each stored batch advances
+its folder's position.
+"""
 
 from __future__ import annotations
 
