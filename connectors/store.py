@@ -58,6 +58,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The newest revision under migrations/versions (a test keeps it equal to
+# Alembic's head). Known without Alembic, so opening an up-to-date store skips
+# importing it: a tenth of a second on every command.
+SCHEMA_HEAD = "0001"
 _ADVISORY_SEND_LOCK = 0x6F757472  # "outr": one send budget for every worker
 
 # Transitions a reviewer or the pipeline may make; anything else is refused.
@@ -150,15 +154,13 @@ class Store:
 
     def migrate(self) -> None:
         """Upgrade the schema with Alembic (a no-op when already at head)."""
+        if self.schema_version() == SCHEMA_HEAD:
+            return
         from alembic import command
         from alembic.config import Config
-        from alembic.script import ScriptDirectory
 
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
-        head = ScriptDirectory.from_config(cfg).get_current_head()
-        if self.schema_version() == head:
-            return
         try:
             with self.write() as conn:
                 cfg.attributes["connection"] = conn

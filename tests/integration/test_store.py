@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.store import Store
+from connectors.store import MIGRATIONS, SCHEMA_HEAD, Store
 from outreach.errors import DraftStateError
 from outreach.models import Candidate, ParsedMessage, Quarantined, StoredMessage
 
@@ -24,6 +24,15 @@ def parsed(n: int, *, sender: str = "ann@example.com", reply_to: str | None = No
 
 def stored(n: int, **kw: object) -> StoredMessage:
     return StoredMessage("INBOX", 7, n, "in", parsed(n, **kw))  # type: ignore[arg-type]
+
+
+def test_the_head_the_store_knows_is_alembics_head() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == SCHEMA_HEAD
 
 
 def test_schema_is_versioned_and_reopening_does_not_migrate_again(any_store: Store) -> None:
