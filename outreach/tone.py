@@ -183,8 +183,10 @@ def _model() -> _Model:
     for index, p in enumerate(support["patterns"]):
         for literal in p["first"]:
             starts.setdefault(literal, set()).add(index)
+    # A trigger literal also starts every pattern whose literal is a prefix of
+    # it; probing the literal's own prefixes keeps the model load linear.
     candidates = {
-        literal: tuple(sorted({i for other, found in starts.items() if literal.startswith(other) for i in found}))
+        literal: tuple(sorted({i for n in range(1, len(literal) + 1) for i in starts.get(literal[:n], ())}))
         for literal in starts
     }
     linear = json.loads(_data_text("uci_ngram_weights.json"))
