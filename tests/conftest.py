@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.core_fixtures",
+    "tests.review_fixtures",
     "tests.servers.dovecot",
     "tests.servers.postgres",
     "tests.servers.smtp",

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import insert, update
 
 from connectors.accounts import add_agent
 from connectors.schema import customers, messages, threads
 from connectors.store import Store
+from outreach.settings import Settings, load_settings
 
 NOW = datetime(2025, 3, 12, 10, 0, tzinfo=UTC)  # a Wednesday, inside business hours
 PASSWORD = "correct horse battery"
 ADMIN_PASSWORD = "admin horse battery staple"
 SESSION_SECRET = "test-session-secret-" + "x" * 40
+REPO = Path(__file__).resolve().parents[1]
 XSS = '<script>alert("pwned")</script><img src=x onerror="alert(2)"> <a href="javascript:alert(3)">click</a>'
 
 
@@ -142,3 +147,24 @@ def seed(store: Store) -> Seeded:
     add_agent(store, "priya", PASSWORD, "agent", now=NOW)
     add_agent(store, "boss", ADMIN_PASSWORD, "admin", now=NOW)
     return out
+
+
+# -- fixtures the review tests share (a plugin in tests/conftest.py) ----------------
+
+
+@pytest.fixture
+def review_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("OUTREACH_REVIEW__SESSION_SECRET", SESSION_SECRET)
+    return load_settings(REPO / "config" / "demo.toml")
+
+
+@pytest.fixture
+def store(review_settings: Settings) -> Iterator[Store]:
+    s = Store.open(review_settings.store.url)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def seeded(store: Store) -> Seeded:
+    return seed(store)

@@ -18,30 +18,12 @@ import pytest
 from connectors.store import Store
 from outreach.review.app import create_app
 from outreach.review.context import WebContext
-from outreach.settings import Settings, load_settings
-from tests.review_fixtures import PASSWORD, SESSION_SECRET, Clock, Seeded, seed
+from outreach.settings import Settings
+from tests.review_fixtures import PASSWORD, Clock, Seeded
 from tests.servers.common import free_port, wait_for_port
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def review_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("OUTREACH_REVIEW__SESSION_SECRET", SESSION_SECRET)
-    return load_settings(REPO / "config" / "demo.toml")
-
-
-@pytest.fixture
-def store(review_settings: Settings) -> Iterator[Store]:
-    s = Store.open(review_settings.store.url)
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def seeded(store: Store) -> Seeded:
-    return seed(store)
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from outreach.errors import ConfigError
 from outreach.review.app import create_app
 from outreach.review.auth import LoginLimiter
 from outreach.review.context import WebContext
-from outreach.settings import Settings, load_settings
-from tests.review_fixtures import ADMIN_PASSWORD, NOW, PASSWORD, SESSION_SECRET, Clock, Seeded, seed
+from outreach.settings import Settings
+from tests.review_fixtures import ADMIN_PASSWORD, NOW, PASSWORD, Clock, Seeded
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,24 +48,6 @@ class FakeMonotonic:
 
     def __call__(self) -> float:
         return self.t
-
-
-@pytest.fixture
-def review_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("OUTREACH_REVIEW__SESSION_SECRET", SESSION_SECRET)
-    return load_settings(REPO / "config" / "demo.toml")
-
-
-@pytest.fixture
-def store(review_settings: Settings) -> Iterator[Store]:
-    s = Store.open(review_settings.store.url)
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def seeded(store: Store) -> Seeded:
-    return seed(store)
 
 
 @pytest.fixture

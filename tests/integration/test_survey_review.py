@@ -29,30 +29,12 @@ from outreach.replies import SurveyReviewError, plan_replies
 from outreach.review.app import create_app
 from outreach.review.auth import LoginLimiter
 from outreach.review.context import WebContext
-from outreach.settings import Settings, SurveySettings, load_settings
+from outreach.settings import Settings, SurveySettings
 from tests.integration.test_review_http import login
-from tests.review_fixtures import NOW, SESSION_SECRET, XSS, Clock, Seeded, seed
+from tests.review_fixtures import NOW, XSS, Clock, Seeded, seed
 
 REPO = Path(__file__).resolve().parents[2]
 UNCLEAR = "Honestly 2 or 3. The export still breaks every Monday."
-
-
-@pytest.fixture
-def review_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("OUTREACH_REVIEW__SESSION_SECRET", SESSION_SECRET)
-    return load_settings(REPO / "config" / "demo.toml")
-
-
-@pytest.fixture
-def store(review_settings: Settings) -> Iterator[Store]:
-    s = Store.open(review_settings.store.url)
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def seeded(store: Store) -> Seeded:
-    return seed(store)
 
 
 @pytest.fixture
