@@ -56,7 +56,7 @@ mailbox_idle_check_interval = 1 secs
 imap_idle_notify_interval = 2 secs
 mail_max_userip_connections = 200
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{auth_extra}
 auth_verbose = yes
 auth_cache_size = 0
 # Tests try wrong passwords on purpose; don't make the next test wait for it.
@@ -66,7 +66,7 @@ ssl_cert = <{cert}
 ssl_key = <{key}
 ssl_min_protocol = TLSv1.2
 
-passdb {{
+{oauth2_passdb}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {base}/passwd
 }}
@@ -460,8 +460,35 @@ def _has_user(name: str) -> bool:
     return True
 
 
-def make_server(base: Path) -> DovecotServer:
-    """Write a config into ``base`` and return a not-yet-started server."""
+_OAUTH2_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {base}/dovecot-oauth2.conf.ext
+}}
+"""
+
+# Token introspection (RFC 7662) by POST, as for WSO2 or Keycloak; Gmail and
+# Microsoft 365 validate the same XOAUTH2 exchange with their own endpoints.
+_OAUTH2_CONF = """\
+introspection_mode = post
+introspection_url = {url}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+"""
+
+
+def make_server(base: Path, oauth2_introspection_url: str | None = None) -> DovecotServer:
+    """Write a config into ``base`` and return a not-yet-started server.
+
+    Args:
+        base: An empty temp dir for config, logs and mail.
+        oauth2_introspection_url: When given, XOAUTH2 and OAUTHBEARER are offered too and
+            tokens are checked by POSTing them to this URL (``token=...``); the answer must be
+            JSON ``{"active": true, "username": "<user>"}`` for a valid token.
+    """
     require_binary(DOVECOT, "dovecot-imapd")
     base.chmod(0o755)  # mail processes (nobody when root) must traverse it
     mail_uid, mail_gid, internal_user, internal_group, login_user = _ids()
@@ -492,8 +519,12 @@ def make_server(base: Path) -> DovecotServer:
             key=cert.key,
             port=server.port,
             ssl_port=server.ssl_port,
+            auth_extra=" xoauth2 oauthbearer" if oauth2_introspection_url else "",
+            oauth2_passdb=_OAUTH2_PASSDB.format(base=base) if oauth2_introspection_url else "",
         )
     )
+    if oauth2_introspection_url:
+        (base / "dovecot-oauth2.conf.ext").write_text(_OAUTH2_CONF.format(url=oauth2_introspection_url))
     return server
 
 
