@@ -185,6 +185,13 @@ def record_events(ctx: WebContext, events: list[Any]) -> dict[str, int]:
             counts["suppressed"] += 1
         draft_id = _draft_id(event.get("draft_id"))
         if draft_id is not None and kind in DELIVERY_EVENTS and ctx.store.get_draft(draft_id) is not None:
+            # SendGrid redelivers a batch it got no 2xx for, and a captured batch
+            # can be replayed: an event already on the draft's record is not added twice.
+            event_id = event.get("sg_event_id")
+            if event_id is not None and any(
+                a["detail"].get("sg_event_id") == event_id for a in ctx.store.audit_log(draft_id)
+            ):
+                continue
             detail = {
                 k: event[k] for k in ("sg_event_id", "sg_message_id", "timestamp", "reason", "type", "status")
                 if k in event

@@ -113,6 +113,25 @@ def test_signed_sendgrid_events_suppress_and_record_delivery(web: tuple[TestClie
     assert {"delivery_bounce", "delivery_delivered"} <= actions
 
 
+def test_a_redelivered_event_batch_records_nothing_twice(web: tuple[TestClient, Store]) -> None:
+    client, store = web
+    draft_id = seed_draft(store, "bounced@example.org")
+    events = [
+        {"email": "bounced@example.org", "event": "bounce", "draft_id": str(draft_id), "sg_event_id": "b1"},
+        {"email": "bounced@example.org", "event": "delivered", "draft_id": str(draft_id), "sg_event_id": "d1"},
+    ]
+    body = json.dumps(events).encode()
+    assert client.post("/webhooks/sendgrid", content=body, headers=sign(body)).json()["recorded"] == 2
+    again = client.post("/webhooks/sendgrid", content=body, headers=sign(body))
+    assert again.status_code == 200  # acknowledged, so SendGrid stops retrying
+    assert again.json() == {"events": 2, "suppressed": 0, "recorded": 0}
+    entries = [a for a in store.audit_log(draft_id) if a["action"].startswith("delivery_")]
+    assert sorted(a["detail"]["sg_event_id"] for a in entries) == ["b1", "d1"]
+    # A new event for the same draft is still recorded.
+    later = json.dumps([{**events[1], "event": "open", "sg_event_id": "o1"}]).encode()
+    assert client.post("/webhooks/sendgrid", content=later, headers=sign(later)).json()["recorded"] == 1
+
+
 @pytest.mark.parametrize("problem", ["tampered body", "other key", "no signature", "old timestamp reused"])
 def test_events_without_a_valid_signature_are_refused(web: tuple[TestClient, Store], problem: str) -> None:
     client, store = web
