@@ -17,7 +17,7 @@ from connectors.accounts import get_agent, verify_agent
 from connectors.store import Store
 from outreach.models import Candidate
 from outreach.settings import Settings
-from tests.review_fixtures import NOW, PASSWORD, Seeded, seed
+from tests.review_fixtures import NOW, PASSWORD, Seeded
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = str(REPO / "config" / "demo.toml")
@@ -25,14 +25,10 @@ CONFIG = str(REPO / "config" / "demo.toml")
 
 @pytest.fixture
 def store(settings: Settings) -> Iterator[Store]:
+    """The core test settings' store (the CLI reads them), seeded by the shared ``seeded`` fixture."""
     s = Store.open(settings.store.url)
     yield s
     s.close()
-
-
-@pytest.fixture
-def seeded(store: Store) -> Seeded:
-    return seed(store)
 
 
 def run(*args: str, stdin: str | None = None) -> tuple[int, str]:
