@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from connectors.store import Store
+from outreach.models import OutgoingEmail
 from outreach.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -20,6 +21,28 @@ def corpus_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"corpus not present: {path}")
     return path
+
+
+def outgoing_email(draft_id: int, *, kind: str, subject: str, text: str) -> OutgoingEmail:
+    """A rendered outreach email as the senders get it (tokens and addresses derived from ``draft_id``)."""
+    return OutgoingEmail(
+        draft_id=draft_id,
+        idempotency_key=f"idem-{draft_id}",
+        message_id=f"outreach.tok{draft_id}@example.com",
+        from_address="support@example.com",
+        from_name="Sam (Support)",
+        to_address=f"customer{draft_id}@example.org",
+        reply_to=f"support+tok{draft_id}@example.com",
+        subject=subject,
+        text=text,
+        html=f"<p>{text}</p>",
+        headers={
+            "List-Unsubscribe": "<http://127.0.0.1:8025/unsubscribe/abc>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Auto-Submitted": "auto-generated",
+        },
+        category=kind,
+    )
 
 
 @pytest.fixture

@@ -11,29 +11,13 @@ from connectors.sendgrid import MAIL_SEND_PATH, SendgridSender
 from outreach.errors import ProviderError, ProviderOutcomeUnknown
 from outreach.models import OutgoingEmail
 from outreach.settings import SendgridSettings
+from tests.core_fixtures import outgoing_email
 from tests.servers.common import free_port
 from tests.servers.http_stub import HttpStub
 
 
 def email(draft_id: int = 42, kind: str = "survey") -> OutgoingEmail:
-    return OutgoingEmail(
-        draft_id=draft_id,
-        idempotency_key=f"idem-{draft_id}",
-        message_id=f"outreach.tok{draft_id}@example.com",
-        from_address="support@example.com",
-        from_name="Sam (Support)",
-        to_address=f"customer{draft_id}@example.org",
-        reply_to=f"support+tok{draft_id}@example.com",
-        subject="How did we do?",
-        text="Reply with a number from 1 to 5.",
-        html="<p>Reply with a number from 1 to 5.</p>",
-        headers={
-            "List-Unsubscribe": "<http://127.0.0.1:8025/unsubscribe/abc>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "Auto-Submitted": "auto-generated",
-        },
-        category=kind,
-    )
+    return outgoing_email(draft_id, kind=kind, subject="How did we do?", text="Reply with a number from 1 to 5.")
 
 
 class Sleeps(list[float]):
@@ -143,7 +127,11 @@ def test_connection_refused_is_retried_then_retryable() -> None:
 
 
 def test_pickled_client_errors_are_still_classified_by_status_code() -> None:
-    from python_http_client.exceptions import BadRequestsError, HTTPError, InternalServerError
+    from python_http_client.exceptions import (
+        BadRequestsError,
+        HTTPError,
+        InternalServerError,
+    )
 
     bad = pickle.loads(pickle.dumps(BadRequestsError(400, "Bad Request", b'{"errors":[{"message":"nope"}]}', {})))
     assert type(bad) is HTTPError  # the subclass is gone: only status_code tells

@@ -10,29 +10,13 @@ from connectors.smtp import SmtpSender
 from outreach.errors import ProviderError
 from outreach.models import OutgoingEmail
 from outreach.settings import SmtpSettings
+from tests.core_fixtures import outgoing_email
 from tests.servers.common import free_port
 from tests.servers.smtp import SmtpSink
 
 
 def email(draft_id: int = 7) -> OutgoingEmail:
-    return OutgoingEmail(
-        draft_id=draft_id,
-        idempotency_key=f"idem-{draft_id}",
-        message_id=f"outreach.tok{draft_id}@example.com",
-        from_address="support@example.com",
-        from_name="Sam (Support)",
-        to_address=f"customer{draft_id}@example.org",
-        reply_to=f"support+tok{draft_id}@example.com",
-        subject="Checking in",
-        text="Is the export working again?",
-        html="<p>Is the export working again?</p>",
-        headers={
-            "List-Unsubscribe": "<http://127.0.0.1:8025/unsubscribe/abc>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "Auto-Submitted": "auto-generated",
-        },
-        category="check_in",
-    )
+    return outgoing_email(draft_id, kind="check_in", subject="Checking in", text="Is the export working again?")
 
 
 def plain(sink: SmtpSink) -> SmtpSender:
