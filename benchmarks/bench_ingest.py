@@ -181,16 +181,8 @@ def run() -> list[str]:
         bare, fetched = min(_bare_fetch(server.host, server.port, user.user, user.password) for _ in range(3))
         mbsync = _mbsync(server.host, server.port, user.user, user.password, tmp)
 
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OUTREACH_")}
-        env.update(
-            OUTREACH_STORE__URL=f"sqlite:///{tmp / 'store.db'}",
-            OUTREACH_IMAP__HOST=server.host,
-            OUTREACH_IMAP__PORT=str(server.port),
-            OUTREACH_IMAP__SSL="false",
-            OUTREACH_IMAP__USERNAME=user.user,
-            OUTREACH_IMAP__PASSWORD=user.password,
-            OUTREACH_IMAP__SENT_FOLDERS="[]",
-            OUTREACH_TEAM__DOMAINS='["northwind.example"]',
+        env = user.cli_env(
+            tmp / "store.db", OUTREACH_IMAP__SENT_FOLDERS="[]", OUTREACH_TEAM__DOMAINS='["northwind.example"]'
         )
         # An installed package has bytecode (pip and `make install` compile it);
         # without it every run would compile the project's modules again.

@@ -8,7 +8,6 @@ exactly once), and the customer's mailbox left exactly as it was.
 from __future__ import annotations
 
 import mailbox
-import os
 import signal
 import sqlite3
 import subprocess
@@ -34,19 +33,12 @@ def sample_messages(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
 
 
 def env_for(dovecot: Any, db: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTREACH_")}
-    env.update(
-        OUTREACH_STORE__URL=f"sqlite:///{db}",
-        OUTREACH_IMAP__HOST=dovecot.host,
-        OUTREACH_IMAP__PORT=str(dovecot.port),
-        OUTREACH_IMAP__SSL="false",
-        OUTREACH_IMAP__USERNAME=dovecot.user,
-        OUTREACH_IMAP__PASSWORD=dovecot.password,
+    return dovecot.cli_env(
+        db,
         OUTREACH_IMAP__FOLDERS='["INBOX"]',
         OUTREACH_IMAP__SENT_FOLDERS='["Sent"]',
         OUTREACH_IMAP__BATCH_SIZE="25",
     )
-    return env
 
 
 def sync(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:

@@ -295,6 +295,24 @@ class DovecotUser:
             return self.maildir
         return self.maildir / ("." + folder.replace("/", "."))
 
+    def cli_env(self, db: Path, **settings: str) -> dict[str, str]:
+        """The environment for an ``outreach`` process that syncs this user into a SQLite file.
+
+        Outreach variables of the calling environment are dropped; ``settings`` adds more
+        (``OUTREACH_IMAP__BATCH_SIZE="25"``).
+        """
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OUTREACH_")}
+        env.update(
+            OUTREACH_STORE__URL=f"sqlite:///{db}",
+            OUTREACH_IMAP__HOST=self.host,
+            OUTREACH_IMAP__PORT=str(self.port),
+            OUTREACH_IMAP__SSL="false",
+            OUTREACH_IMAP__USERNAME=self.user,
+            OUTREACH_IMAP__PASSWORD=self.password,
+            **settings,
+        )
+        return env
+
     def connect(self) -> imaplib.IMAP4:
         """A logged-in stdlib IMAP connection (plain port); close it with ``logout()``."""
         conn = imaplib.IMAP4(self.host, self.port, timeout=30)
