@@ -174,6 +174,10 @@ def record_events(ctx: WebContext, events: list[Any]) -> dict[str, int]:
     """
     now = ctx.clock()
     counts = {"events": 0, "suppressed": 0, "recorded": 0}
+    # Per draft of this batch: the SendGrid event ids already on its record (None: no such
+    # draft). SendGrid redelivers a batch it got no 2xx for, and a captured batch can be
+    # replayed: an event already recorded is not added twice.
+    recorded: dict[int, set[Any] | None] = {}
     for event in events:
         if not isinstance(event, dict):
             continue
@@ -184,20 +188,25 @@ def record_events(ctx: WebContext, events: list[Any]) -> dict[str, int]:
         if reason and "@" in address and ctx.store.suppress(address, reason, f"sendgrid:{kind}", now):
             counts["suppressed"] += 1
         draft_id = _draft_id(event.get("draft_id"))
-        if draft_id is not None and kind in DELIVERY_EVENTS and ctx.store.get_draft(draft_id) is not None:
-            # SendGrid redelivers a batch it got no 2xx for, and a captured batch
-            # can be replayed: an event already on the draft's record is not added twice.
-            event_id = event.get("sg_event_id")
-            if event_id is not None and any(
-                a["detail"].get("sg_event_id") == event_id for a in ctx.store.audit_log(draft_id)
-            ):
-                continue
+        if draft_id is None or kind not in DELIVERY_EVENTS:
+            continue
+        if draft_id not in recorded:
+            recorded[draft_id] = (
+                {a["detail"].get("sg_event_id") for a in ctx.store.audit_log(draft_id)}
+                if ctx.store.get_draft(draft_id) is not None
+                else None
+            )
+        seen = recorded[draft_id]
+        event_id = event.get("sg_event_id")
+        if seen is not None and (event_id is None or event_id not in seen):
             detail = {
                 k: event[k] for k in ("sg_event_id", "sg_message_id", "timestamp", "reason", "type", "status")
                 if k in event
             }
             ctx.store.record_audit("sendgrid", f"delivery_{kind}", draft_id, **detail)
             counts["recorded"] += 1
+            if event_id is not None:
+                seen.add(event_id)
     return counts
 
 
