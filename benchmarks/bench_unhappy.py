@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 
 from benchmarks.bench_tone import airline, airline_neutral, cfpb, prf, trustpilot, uci_heldout
+from outreach.sample.frames import customers_frame, no_outreach
 
 UNHAPPY_KINDS = frozenset({"check_in", "apology", "call"})
 STAFF = "support@example.com"
@@ -85,24 +86,8 @@ def thread_frames(texts: Sequence[str], tones: Sequence[float] | None = None) ->
             "automation_stopped": False,
         }
     )
-    cust = pd.DataFrame(
-        {
-            "address": customers,
-            "value": 1.0,
-            "timezone": pd.Series([None] * n, dtype=object),
-            "unsubscribed_at": pd.Series([pd.NaT] * n, dtype="datetime64[ns, UTC]"),
-        }
-    )
-    outreach = pd.DataFrame(
-        {
-            "thread_id": pd.Series([], dtype="int64"),
-            "kind": pd.Series([], dtype=object),
-            "status": pd.Series([], dtype=object),
-            "sent_at": pd.Series([], dtype="datetime64[ns, UTC]"),
-            "created_at": pd.Series([], dtype="datetime64[ns, UTC]"),
-        }
-    )
-    return {"messages": messages, "threads": threads, "customers": cust, "outreach": outreach}
+    cust = customers_frame(dict.fromkeys(customers))
+    return {"messages": messages, "threads": threads, "customers": cust, "outreach": no_outreach()}
 
 
 def unhappy_by_detection(

@@ -7,7 +7,7 @@ customer is its first human sender that is not staff.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -67,15 +67,28 @@ def frames_from_conversations(
     threads["automation_stopped"] = False
     threads = threads.reset_index()
 
-    cust = pd.DataFrame(
+    return {"messages": messages, "threads": threads, "customers": customers_frame(customers), "outreach": no_outreach()}
+
+
+def customers_frame(timezones: Mapping[str, str | None]) -> pd.DataFrame:
+    """The ``customers`` frame: each address at normal value, never unsubscribed.
+
+    Args:
+        timezones: Customer address -> IANA time zone (None: the team's).
+    """
+    return pd.DataFrame(
         {
-            "address": list(customers),
+            "address": list(timezones),
             "value": 1.0,
-            "timezone": list(customers.values()),
-            "unsubscribed_at": pd.Series([pd.NaT] * len(customers), dtype="datetime64[ns, UTC]"),
+            "timezone": pd.Series(list(timezones.values()), dtype=object),
+            "unsubscribed_at": pd.Series([pd.NaT] * len(timezones), dtype="datetime64[ns, UTC]"),
         }
     )
-    outreach = pd.DataFrame(
+
+
+def no_outreach() -> pd.DataFrame:
+    """An ``outreach`` frame with its columns and nothing sent or drafted yet."""
+    return pd.DataFrame(
         {
             "thread_id": pd.Series([], dtype="int64"),
             "kind": pd.Series([], dtype=object),
@@ -84,4 +97,3 @@ def frames_from_conversations(
             "created_at": pd.Series([], dtype="datetime64[ns, UTC]"),
         }
     )
-    return {"messages": messages, "threads": threads, "customers": cust, "outreach": outreach}
