@@ -10,7 +10,9 @@ strongest need first:
    unanswered past the SLA, or our promise of news went past its deadline.
    Churn words in an unanswered thread land here too: answering is the care.
 4. ``check_in`` — churn or escalation words, silence after our reply to a
-   negative message, or the latest of repeated contacts on one matter.
+   negative message, silence after a reply that only acknowledged a mildly
+   negative one (a fault report met with "thanks, we have noted it"), or the
+   latest of repeated contacts on one matter.
 5. ``survey`` — resolved with the customer's thanks, inside the survey window.
 
 Nothing is proposed for a thread whose customer is still inside the SLA
@@ -55,7 +57,7 @@ def kinds_for(sig: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     out["call"] = sig["stalemate"]
     out["apology"] = (sig["incident"] != "") & (sig["worst_tone"] < neg).fillna(False)
     out["follow_up"] = sig["overdue"] | sig["promise_broken"]
-    out["check_in"] = sig["churn"] | sig["silent_unhappy"] | sig["repeat"]
+    out["check_in"] = sig["churn"] | sig["silent_unhappy"] | sig["repeat"] | sig["concern"]
     out["survey"] = sig["survey_due"]
     out = out.fillna(False).astype(bool)
     out["blocked"] = (sig["excluded"] != "") | sig["within_sla"]
@@ -224,6 +226,11 @@ def _reasons(row: Mapping[str, Any], kind: str, settings: Settings, phrase: str 
         )
     if row["silent_unhappy"]:
         lead.append(f"quiet for {row['quiet_days']:.0f} days after our reply to a negative message")
+    if row["concern"]:
+        lead.append(
+            f"quiet for {row['quiet_days']:.0f} days after a reply that only acknowledged their message "
+            f"('{_quote(row['acknowledged_only'])}')"
+        )
     if kind == "survey":
         age = (pd.Timestamp.now(tz="UTC") if pd.isna(row["resolved_at"]) else row["resolved_at"])
         lead.append(
@@ -233,6 +240,8 @@ def _reasons(row: Mapping[str, Any], kind: str, settings: Settings, phrase: str 
     extra: list[str] = []
     if kind != "survey" and pd.notna(row["worst_tone"]) and row["worst_tone"] < neg:
         extra.append(f"negative tone {_num(row['worst_tone'])}: '{_quote(phrase or row['worst_text'])}'")
+    elif row["concern"]:
+        extra.append(f"mildly negative tone {_num(row['worst_tone'])}: '{_quote(phrase or row['worst_text'])}'")
     if row["value"] > 1:
         extra.append(f"customer value {row['value']:g}")
     return lead + extra

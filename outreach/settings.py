@@ -218,6 +218,38 @@ class DetectionSettings(Section):
         16, gt=0, description="Business hours a promise may go unfulfilled."
     )
     negative_threshold: float = Field(-0.35, le=0, description="Tone below this is negative.")
+    concern_threshold: float = Field(
+        -0.05,
+        le=0,
+        description=(
+            "Tone below this but not below negative_threshold is a mild concern (a plain fault "
+            "report, a frustrated question). It leads to a check_in only when our last reply merely "
+            "acknowledged the message (see acknowledgement_phrases) and the customer then stayed "
+            "quiet for quiet_days. Set it equal to negative_threshold to turn this off."
+        ),
+    )
+    acknowledgement_phrases: list[str] = Field(
+        default_factory=lambda: [
+            "thank you for", "thanks for", "thanks again", "many thanks", "we appreciate",
+            "i appreciate", "we value your", "we have received", "we've received", "i have received",
+            "we have read", "we've read", "we have noted", "we've noted", "we have passed",
+            "we've passed", "we have forwarded", "we've forwarded", "we have shared",
+            "your message has been", "your feedback has been", "your feedback is", "sorry for",
+            "sorry to hear", "so sorry", "we're sorry", "we are sorry", "i'm sorry", "i am sorry",
+            "we apologise", "we apologize", "i apologise", "i apologize", "apologies for",
+            "we understand your", "i understand your", "i understand how", "we hear you",
+            "happy to help", "glad to help", "let me know if", "let us know if", "just reply if",
+            "just reply here if", "feel free to", "hope this helps",
+            "have a good", "have a great", "have a nice",
+            "vielen dank", "danke für", "wir haben ihre nachricht", "es tut uns leid",
+            "entschuldigen sie", "wir bedauern",
+        ],
+        description=(
+            "Sentence openings that acknowledge without answering. A staff reply all of whose "
+            "sentences start with one of these (greetings and sign-offs aside) only acknowledged "
+            "the customer: no answer, fix, question or promise. Matched at a sentence start, any case."
+        ),
+    )
     quiet_days: float = Field(3, gt=0, description="Days of silence after our reply.")
     repeat_window_days: float = Field(14, gt=0, description="Repeat contacts counted within.")
     repeat_min_contacts: int = Field(3, ge=2, description="Threads by one customer to count.")

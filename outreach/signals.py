@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from outreach.acknowledgement import acknowledgement_only
 from outreach.businesshours import BusinessCalendar, business_hours_between
 from outreach.errors import ConfigError
 from outreach.settings import Settings
@@ -96,6 +97,8 @@ SIGNAL_COLUMNS: dict[str, str] = {
     "repeat": "this is the latest of >= repeat_min_contacts recent contacts on one matter",
     "quiet_days": "days since our last reply (when we wrote last)",
     "silent_unhappy": "negative customer, we replied, quiet for quiet_days",
+    "acknowledged_only": "our last reply only acknowledged the customer (its first sentence), '' otherwise",
+    "concern": "mildly negative customer, our reply only acknowledged it, quiet for quiet_days",
     "stalemate": "long back-and-forth whose tone stays negative",
     "resolved": "ended in the customer's thanks",
     "resolved_at": "when it ended",
@@ -388,6 +391,7 @@ def compute_signals(inp: DetectionInput, settings: Settings, now: datetime) -> p
         & (sig["quiet_days"] >= det.quiet_days)
         & ~pending_promise
     ).fillna(False).astype(bool)
+    _concern_signals(sig, out_text, settings)
     sig["stalemate"] = (
         (sig["n_messages"] >= det.stalemate_min_messages)
         & (sig["n_in"] >= 3)
@@ -412,6 +416,33 @@ def compute_signals(inp: DetectionInput, settings: Settings, now: datetime) -> p
     sig["reached_out"] = _reached_out(inp.outreach, sig)
     sig["excluded"] = _exclusions(sig, threads, inp.customers, now_ts, det.lookback_days, last_any)
     return sig[list(SIGNAL_COLUMNS)]
+
+
+def _concern_signals(sig: pd.DataFrame, out_text: pd.Series, settings: Settings) -> None:
+    """Mildly negative, answered with a mere acknowledgement, then quiet: ``concern``.
+
+    Only threads that pass every cheap test get their reply read, so this
+    stays a handful of regex matches per run, not one per thread.
+    """
+    det = settings.detection
+    pending_promise = sig["promise"] & ~sig["promise_broken"]
+    maybe = (
+        (sig["last_from"] == "out")
+        & (sig["last_in_tone"] < det.concern_threshold)
+        & ~sig["silent_unhappy"]
+        & (sig["quiet_days"] >= det.quiet_days)
+        & ~pending_promise
+        & ~sig["staff_question"]
+    ).fillna(False).astype(bool)
+    sig["acknowledged_only"] = ""
+    sig["concern"] = False
+    ids = sig.index[maybe.to_numpy()]
+    if len(ids) == 0:
+        return
+    phrases = tuple(det.acknowledgement_phrases)
+    quotes = out_text.reindex(ids).fillna("").map(lambda text: acknowledgement_only(text, phrases) or "")
+    sig.loc[ids, "acknowledged_only"] = quotes
+    sig.loc[ids, "concern"] = (quotes != "").to_numpy()
 
 
 def customer_values(path: str) -> pd.Series:

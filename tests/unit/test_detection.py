@@ -160,6 +160,44 @@ def test_silent_after_negative_message_is_check_in_only_after_quiet_days() -> No
     assert only(frames(recent)) is None
 
 
+def test_mild_complaint_met_with_a_mere_acknowledgement_then_quiet_is_a_check_in() -> None:
+    text = "The export leaves out the custom fields again."
+    ack = "Thank you for writing to us. We have noted your message."
+    cand = only(frames([(1, "in", "2026-03-12 10:00", text, None, -0.2), (1, "out", "2026-03-13 10:00", ack)]))
+    assert cand is not None and cand.kind == "check_in"
+    assert cand.reasons[0] == (
+        "quiet for 6 days after a reply that only acknowledged their message ('Thank you for writing to us.')"
+    )
+    assert any(r.startswith("mildly negative tone −0.20: '") for r in cand.reasons)
+    assert cand.priority < only(
+        frames([(1, "in", "2026-03-12 10:00", text, None, -0.8), (1, "out", "2026-03-13 10:00", ack)])
+    ).priority
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Custom fields are included once you tick 'Include custom fields' on the export screen.",
+        "Thanks for writing. Which export screen do you use?",
+        "Thanks for writing. We're looking into it.",
+    ],
+    ids=["answered", "asked", "promised"],
+)
+def test_mild_complaint_answered_asked_or_promised_is_no_check_in(reply: str) -> None:
+    text = "The export leaves out the custom fields again."
+    inp = frames([(1, "in", "2026-03-12 10:00", text, None, -0.2), (1, "out", "2026-03-13 10:00", reply)])
+    cand = only(inp)
+    # Answered or asked: nothing to do. Promised: the broken promise is what we owe (follow_up).
+    assert cand is None or (cand.kind == "follow_up" and cand.reasons[0].startswith("we promised"))
+    assert explain(1, inp, SETTINGS, NOW)["concern"] is False
+
+
+def test_neutral_message_met_with_an_acknowledgement_is_left_alone() -> None:
+    rows = [(1, "in", "2026-03-12 10:00", "Is there a dark mode?", None, 0.0),
+            (1, "out", "2026-03-13 10:00", "Thank you for writing to us.")]
+    assert only(frames(rows)) is None
+
+
 def test_churn_words_check_in_when_answered_follow_up_when_not() -> None:
     said = "If this isn't fixed by Friday I'm going to cancel our subscription."
     answered = [(1, "in", "2026-03-17 10:00", said, None, 0.0), (1, "out", "2026-03-17 11:00", "Fixed now.")]
