@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import imaplib
 import logging
 import re
 import socket
@@ -9,6 +10,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -111,6 +113,43 @@ def test_first_fetch_gets_all_messages_in_batches(dovecot, source) -> None:
 
     sent = list(source.fetch_new("Sent", None, batch_size=3))
     assert [m.sent_folder for b in sent for m in b.messages] == [True]
+
+
+@pytest.mark.parametrize("offset", [timedelta(hours=-1, minutes=-30), timedelta(hours=5, minutes=45)])
+def test_fetch_carries_the_servers_internaldate_with_its_offset(dovecot, source, offset) -> None:
+    # INTERNALDATE dates mail whose own Date header is missing or broken.
+    when = datetime(2025, 3, 7, 9, 4, 5, tzinfo=timezone(offset))
+    conn = dovecot.connect()
+    try:
+        typ, _ = conn.append("INBOX", None, imaplib.Time2Internaldate(when), synthetic(1))
+        assert typ == "OK"
+    finally:
+        conn.logout()
+    (message,) = [m for b in source.fetch_new("INBOX", None, batch_size=10) for m in b.messages]
+    assert message.received_at == when  # the same instant (Dovecot answers in its own zone)
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b'7 (UID 9 INTERNALDATE " 7-Mar-2025 09:04:05 -0130" BODY[] {10}',
+         datetime(2025, 3, 7, 9, 4, 5, tzinfo=timezone(-timedelta(hours=1, minutes=30)))),
+        (b'7 (UID 9 INTERNALDATE "17-Dec-2024 23:59:59 +0545" BODY[] {10}',
+         datetime(2024, 12, 17, 23, 59, 59, tzinfo=timezone(timedelta(hours=5, minutes=45)))),
+        (b'7 (UID 9 INTERNALDATE "17-Foo-2024 23:59:59 +0000" BODY[] {10}', None),
+        (b'7 (UID 9 INTERNALDATE "31-Feb-2024 10:00:00 +0000" BODY[] {10}', None),
+        (b"7 (UID 9 BODY[] {10}", None),
+    ],
+    ids=["west", "east", "bad-month", "bad-day", "absent"],
+)
+def test_internaldate_of_any_server_zone_or_none_when_unreadable(head: bytes, expected: datetime | None) -> None:
+    from connectors.imap import _note_internaldate
+
+    received: dict[int, datetime] = {}
+    _note_internaldate(received, 9, head)
+    assert received.get(9) == expected
+    if expected is not None:
+        assert received[9].utcoffset() == expected.utcoffset()
 
 
 def test_incremental_fetch_gets_only_new_and_noop_is_one_round_trip(dovecot, source) -> None:
