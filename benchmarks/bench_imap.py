@@ -45,7 +45,7 @@ def _imaplib2_fetch(host: str, port: int, user: str, password: str, uids: list[i
         conn.login(user, password)
         conn.examine("INBOX")
         for start in range(0, len(uids), BATCH):
-            typ, data = conn.uid("FETCH", uid_set(uids[start : start + BATCH]), "(UID BODY.PEEK[])")
+            _typ, data = conn.uid("FETCH", uid_set(uids[start : start + BATCH]), "(UID BODY.PEEK[])")
             count += sum(1 for item in data if isinstance(item, tuple))
     finally:
         conn.logout()

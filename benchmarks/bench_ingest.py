@@ -38,7 +38,7 @@ def _mailbox(count: int, tmp: Path) -> list[bytes]:
 
     box = mailbox.mbox(str(generate(tmp, conversations=320).mbox_path))
     try:
-        originals = [box.get_bytes(k) for k in box.keys()]
+        originals = [box.get_bytes(k) for k in box]
     finally:
         box.close()
     out: list[bytes] = []
@@ -46,7 +46,7 @@ def _mailbox(count: int, tmp: Path) -> list[bytes]:
     while len(out) < count:
         suffix = f".c{copy}".encode()
         for data in originals:
-            out.append(data if copy == 0 else _MID.sub(lambda m: b"<" + m.group(1) + suffix + b"@", data))
+            out.append(data if copy == 0 else _MID.sub(lambda m, s=suffix: b"<" + m.group(1) + s + b"@", data))
             if len(out) == count:
                 break
         copy += 1
@@ -147,7 +147,9 @@ def _mbsync(host: str, port: int, user: str, password: str, tmp: Path) -> float 
         encoding="utf-8",
     )
     started = time.perf_counter()
-    done = subprocess.run(["mbsync", "-c", str(config), "-a", "-q"], capture_output=True, timeout=600, text=True)
+    done = subprocess.run(
+        ["mbsync", "-c", str(config), "-a", "-q"], capture_output=True, timeout=600, text=True, check=False
+    )
     if done.returncode != 0:
         raise RuntimeError(f"mbsync failed: {done.stderr.strip()[-400:]}")
     return time.perf_counter() - started

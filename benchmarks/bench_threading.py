@@ -13,12 +13,12 @@ import random
 import time
 import tracemalloc
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from outreach.conversations import ThreadIndex, ThreadInput
 
 STAFF = "help@shop.example"
-T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def mailbox(n: int, seed: int = 7) -> list[ThreadInput]:

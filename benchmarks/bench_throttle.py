@@ -34,12 +34,12 @@ def _inputs(n: int):  # type: ignore[no-untyped-def]
                         capacity={"agents": [{"name": f"a{i}"} for i in range(5)]})
     sends = pd.DataFrame(columns=["customer", "kind", "sent_at", "claimed_at"]).astype(
         {"sent_at": "datetime64[ns, UTC]", "claimed_at": "datetime64[ns, UTC]"})
-    return approved, dict(
-        recent_sends=sends, contact_history=history, customers=zones,
-        suppressed={f"c{i}@x.com" for i in range(0, customers, 13)},
-        awaiting_reply={f"c{i}@x.com" for i in range(0, customers, 17)}, backlog_threads=10,
-        rates=throttle.reply_rates(pd.DataFrame(), settings), settings=settings, now=now,
-    )
+    return approved, {
+        "recent_sends": sends, "contact_history": history, "customers": zones,
+        "suppressed": {f"c{i}@x.com" for i in range(0, customers, 13)},
+        "awaiting_reply": {f"c{i}@x.com" for i in range(0, customers, 17)}, "backlog_threads": 10,
+        "rates": throttle.reply_rates(pd.DataFrame(), settings), "settings": settings, "now": now,
+    }
 
 
 def _time(n: int) -> tuple[float, int, int]:

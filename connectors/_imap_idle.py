@@ -7,7 +7,9 @@ neither the certificate chain nor the host name. :class:`IdleConnection` owns th
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
 import socket
 import ssl
 import threading
@@ -213,10 +215,8 @@ class IdleConnection:
         for thread in (getattr(conn, "wrth", None), getattr(conn, "rdth", None), getattr(conn, "inth", None)):
             if thread is not None and thread.is_alive():
                 conn.Terminate = conn.TerminateReader = True
-                try:
+                with contextlib.suppress(queue.Full):  # the writer is already stopping
                     conn.ouq.put_nowait(None)
-                except Exception:  # noqa: BLE001 - queue full: the writer is already stopping
-                    pass
                 try:
                     conn.sock.close()
                 except OSError:

@@ -17,9 +17,9 @@ import imaplib
 import logging
 import re
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from collections.abc import Iterator
 from typing import Any
 
 from connectors._imap_common import (
@@ -386,7 +386,7 @@ class ImapSource:
         conn = self.connection()
         self._command(folder, conn.select(quote(folder), readonly=True))
         self._examined = folder
-        typ, data = conn.response("UIDVALIDITY")
+        _typ, data = conn.response("UIDVALIDITY")
         if not data or data[-1] is None:
             raise SourceError(f"{self.name}/{folder}", "server sent no UIDVALIDITY")
         return int(data[-1])

@@ -250,8 +250,9 @@ class _KeepAlive:
             self.conn = None
 
     def open(self, request: Any, timeout: float | None) -> _Answer:
-        from python_http_client.exceptions import handle_error
         from urllib.parse import urlsplit
+
+        from python_http_client.exceptions import handle_error
 
         if self.conn is not None and self._stale():
             self.close()
@@ -352,4 +353,4 @@ def _reason(body: Any) -> str:
     return raw.strip()[:300] or "no reason given"
 
 
-__all__ = ["SendgridSender", "mail_payload", "MAIL_SEND_PATH"]
+__all__ = ["MAIL_SEND_PATH", "SendgridSender", "mail_payload"]

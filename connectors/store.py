@@ -1109,5 +1109,5 @@ def reset_all(store: Store) -> None:
             conn.execute(delete(table))
 
 
-__all__ = ["Store", "BatchOutcome", "DRAFT_TRANSITIONS", "utcnow", "reset_all"]
+__all__ = ["DRAFT_TRANSITIONS", "BatchOutcome", "Store", "reset_all", "utcnow"]
 _ = (agents,)

@@ -10,9 +10,9 @@ second time.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import socket
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -223,10 +223,10 @@ def draft(store: Store, settings: Settings, now: datetime) -> DraftReport:
             "reasons": list(cand.get("reasons") or []),
         }
 
-        def render(draft_id: int, ctx: dict[str, Any] = base_ctx) -> dict[str, Any]:
+        def render(draft_id: int, ctx: dict[str, Any] = base_ctx, kind: str = kind) -> dict[str, Any]:
             from outreach.links import make_unsubscribe_token, unsubscribe_url
 
-            scores = range(1, 6) if settings.surveys.scale == "csat" else range(0, 11)
+            scores = range(1, 6) if settings.surveys.scale == "csat" else range(11)
             links = {
                 s: survey_url(settings.sender.public_url, make_survey_token(draft_id, s, key)) for s in scores
             }

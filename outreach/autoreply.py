@@ -93,7 +93,7 @@ _REPORT_TYPE_RE = re.compile(r"(?i)report-type\s*=\s*\"?([a-z-]+)")
 class _Headers:
     """Case-insensitive, first-value header access over a Message or a Mapping."""
 
-    __slots__ = ("_msg", "_map")
+    __slots__ = ("_map", "_msg")
 
     def __init__(self, headers: Mapping[str, str] | Message) -> None:
         self._msg: Message | None = None
@@ -193,9 +193,9 @@ def classify_headers(h: _Headers, subject: str, text: str) -> AutoKind | None:
 
     if precedence in ("bulk", "junk", "list"):
         return "bulk"
-    if h.has("list-unsubscribe") or h.has("list-id"):
-        if _NOREPLY_RE.search(sender) or any(h.has(name) for name in _ESP_HEADERS):
-            return "bulk"
+    listed = h.has("list-unsubscribe") or h.has("list-id")
+    if listed and (_NOREPLY_RE.search(sender) or any(h.has(name) for name in _ESP_HEADERS)):
+        return "bulk"
     return None
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -256,4 +256,4 @@ def shift_business_hours(moment: datetime, hours: float, cal: BusinessCalendar) 
     idx = int(np.searchsorted(ends, target, side="left"))
     idx = min(idx, len(ends) - 1)
     ns = table.opening[idx] + (target - table.cum[idx])
-    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=int(ns) // 1000)
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(ns) // 1000)

@@ -13,7 +13,7 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -90,7 +90,7 @@ def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
 
 
-AsOf = Annotated[Optional[str], typer.Option("--as-of", help="ISO 8601 time to use as 'now' (reproducible runs).")]
+AsOf = Annotated[str | None, typer.Option("--as-of", help="ISO 8601 time to use as 'now' (reproducible runs).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
@@ -98,7 +98,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")
 def main_callback(
     ctx: typer.Context,
     config: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--config", envvar="OUTREACH_CONFIG", help="Config file (TOML); default: built-in defaults."),
     ] = None,
 ) -> None:
@@ -146,7 +146,7 @@ def detect(
     ctx: typer.Context,
     as_of: AsOf = None,
     as_json: AsJson = False,
-    explain: Annotated[Optional[int], typer.Option("--explain", help="Show every signal of one thread.")] = None,
+    explain: Annotated[int | None, typer.Option("--explain", help="Show every signal of one thread.")] = None,
 ) -> None:
     """Find who we owe an answer and who went quiet unhappy."""
     from flows import steps
@@ -267,13 +267,12 @@ def status(ctx: typer.Context, as_json: AsJson = False) -> None:
 @app.command()
 def report(
     ctx: typer.Context,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for report.html and report.json.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for report.html and report.json.")] = None,
     as_json: AsJson = False,
     as_of: AsOf = None,
 ) -> None:
     """Write the HTML report (and its figures as JSON)."""
     from flows import steps
-
     from outreach.report import REPORT_STEPS
 
     state = _state(ctx)
@@ -319,8 +318,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
 @drafts_app.command("list")
 def drafts_list(
     ctx: typer.Context,
-    status: Annotated[Optional[str], typer.Option("--status", help="Only this status.")] = None,
-    kind: Annotated[Optional[str], typer.Option("--kind", help="Only this kind.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="Only this status.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="Only this kind.")] = None,
     as_json: AsJson = False,
 ) -> None:
     """List drafts, highest priority first."""
@@ -365,9 +364,9 @@ def drafts_show(ctx: typer.Context, draft_id: int) -> None:
 @drafts_app.command("approve")
 def drafts_approve(
     ctx: typer.Context,
-    draft_ids: Annotated[Optional[list[int]], typer.Argument(help="Draft ids.")] = None,
+    draft_ids: Annotated[list[int] | None, typer.Argument(help="Draft ids.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every draft pending review.")] = False,
-    kind: Annotated[Optional[str], typer.Option("--kind", help="With --all: only this kind.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="With --all: only this kind.")] = None,
     reviewer: Annotated[str, typer.Option("--as", help="Who approves (audit log).")] = "cli",
 ) -> None:
     """Approve drafts for sending (policy may refuse some, with the reason)."""
@@ -407,10 +406,10 @@ def drafts_reject(
 def drafts_edit(
     ctx: typer.Context,
     draft_id: int,
-    subject: Annotated[Optional[str], typer.Option(help="New subject.")] = None,
-    text_file: Annotated[Optional[Path], typer.Option("--text-file", help="New plain-text body ('-' for stdin).")] = None,
+    subject: Annotated[str | None, typer.Option(help="New subject.")] = None,
+    text_file: Annotated[Path | None, typer.Option("--text-file", help="New plain-text body ('-' for stdin).")] = None,
     reviewer: Annotated[str, typer.Option("--as", help="Who edits (audit log).")] = "cli",
-    gesture: Annotated[Optional[str], typer.Option("--gesture", help="Apology gesture, one of drafts.gestures.")] = None,
+    gesture: Annotated[str | None, typer.Option("--gesture", help="Apology gesture, one of drafts.gestures.")] = None,
 ) -> None:
     """Edit a draft's subject or text before approving it."""
     state = _state(ctx)

@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -28,9 +28,9 @@ def register(app: typer.Typer) -> None:
 def serve(
     ctx: typer.Context,
     prefect_yaml: Annotated[
-        Optional[Path], typer.Option("--deployments", help="prefect.yaml to serve (default: the repository's).")
+        Path | None, typer.Option("--deployments", help="prefect.yaml to serve (default: the repository's).")
     ] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", help="Most flow runs at once in this process.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Most flow runs at once in this process.")] = None,
 ) -> None:
     """Run every deployment of prefect.yaml on its schedule in this process, until Ctrl-C or SIGTERM.
 
@@ -61,7 +61,7 @@ def watch(
         ),
     ] = False,
     folder: Annotated[
-        Optional[list[str]], typer.Option("--folder", help="Folder to watch (repeatable; default: imap.folders + sent).")
+        list[str] | None, typer.Option("--folder", help="Folder to watch (repeatable; default: imap.folders + sent).")
     ] = None,
 ) -> None:
     """Watch the inbox with IMAP IDLE and sync as soon as mail arrives, until Ctrl-C or SIGTERM."""

@@ -10,10 +10,9 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
-
 
 agents_app = typer.Typer(help="Agents who may log in to the review app.", no_args_is_help=True)
 templates_app = typer.Typer(help="Check the email templates.", no_args_is_help=True)
@@ -25,8 +24,8 @@ def _echo(text: str) -> None:
 
 def review(
     ctx: typer.Context,
-    host: Annotated[Optional[str], typer.Option("--host", help="Bind address (default: review.host).")] = None,
-    port: Annotated[Optional[int], typer.Option("--port", help="Port (default: review.port).")] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Bind address (default: review.host).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default: review.port).")] = None,
 ) -> None:
     """Run the agents' review app (and the public survey/unsubscribe pages)."""
     from flows.steps import signing_key
@@ -130,7 +129,7 @@ def drafts_snooze(
     draft_id: int,
     hours: Annotated[float, typer.Option("--hours", help="Hide from the review queue for this long.")] = 4,
     reviewer: Annotated[str, typer.Option("--as", help="Who snoozes (audit log).")] = "cli",
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="ISO 8601 time to use as 'now'.")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="ISO 8601 time to use as 'now'.")] = None,
 ) -> None:
     """Hide a pending draft from the review queue for a while (it still expires on time)."""
     from dateutil import parser as dateparser

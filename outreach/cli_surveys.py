@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -76,7 +76,7 @@ def surveys_resolve(
     ctx: typer.Context,
     response_id: Annotated[int, typer.Argument(help="The answer's id (see: surveys list --needs-review).")],
     score: Annotated[
-        Optional[int], typer.Option("--score", help="The score the customer gave (CSAT 1-5, NPS 0-10).")
+        int | None, typer.Option("--score", help="The score the customer gave (CSAT 1-5, NPS 0-10).")
     ] = None,
     no_score: Annotated[bool, typer.Option("--no-score", help="The answer holds no score.")] = False,
     reviewer: Annotated[str, typer.Option("--as", help="Who read the answer (audit log).")] = "cli",
@@ -106,7 +106,7 @@ def surveys_resolve(
 def surveys_metrics(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="ISO 8601 time to use as 'now'.")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="ISO 8601 time to use as 'now'.")] = None,
 ) -> None:
     """Response rate, CSAT and NPS by week and kind, detractors followed up."""
     from outreach.survey_metrics import survey_metrics

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -30,7 +30,7 @@ def _inputs(state: Any, now: Any) -> tuple[Any, dict[str, Any], dict[str, float]
 @throttle_app.command("explain")
 def explain(
     ctx: typer.Context,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="ISO 8601 time to use as 'now'.")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="ISO 8601 time to use as 'now'.")] = None,
     limit: Annotated[int, typer.Option(help="Waiting drafts to list (highest priority first).")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
@@ -102,7 +102,7 @@ def explain(
 def simulate_cmd(
     ctx: typer.Context,
     days: Annotated[int, typer.Option("--days", min=1, max=90, help="Days to replay.")] = 7,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="ISO 8601 start (default: now).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="ISO 8601 start (default: now).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Replay the current queue, roster, backlog and reply rates day by day."""

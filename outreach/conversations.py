@@ -35,7 +35,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from outreach.errors import OutreachError
 from outreach.subjects import DEFAULT_GENERIC_SUBJECTS, normalise_generic, split_subject
@@ -128,7 +128,7 @@ def clean_message_id(value: str | None) -> str:
 def _minute(when: datetime) -> int:
     """Minutes since 0001-01-01 UTC (non-negative, fits 33 bits)."""
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return int(when.timestamp() // 60) + _MINUTES_BEFORE_EPOCH
 
 

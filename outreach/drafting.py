@@ -578,9 +578,8 @@ def _draft_problems(draft: RenderedDraft, raw_html: str, ctx: DraftContext) -> l
         for score, url in ctx.score_links.items():
             if f'href="{url}"' not in draft.html:
                 problems.append(f"HTML has no link for score {score}")
-    if ctx.key_sentence and ctx.kind in ("follow_up", "check_in", "apology"):
-        if ctx.key_sentence not in draft.text:
-            problems.append("text does not restate the customer's key sentence")
+    if ctx.key_sentence and ctx.kind in ("follow_up", "check_in", "apology") and ctx.key_sentence not in draft.text:
+        problems.append("text does not restate the customer's key sentence")
     return problems
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["guess_language", "LANGUAGES"]
+__all__ = ["LANGUAGES", "guess_language"]
 
 _MAX_CHARS = 2000
 _MIN_HITS = 2

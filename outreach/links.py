@@ -24,7 +24,7 @@ SURVEY_PATH = "/survey/"
 UNSUBSCRIBE_PATH = "/unsubscribe/"
 """``unsubscribe_url`` builds ``<base>/unsubscribe/<token>``; the review app serves it."""
 
-_SCALE_SCORES: dict[str, range] = {"csat": range(1, 6), "nps": range(0, 11)}
+_SCALE_SCORES: dict[str, range] = {"csat": range(1, 6), "nps": range(11)}
 
 
 def _serializer(key: str, salt: str) -> URLSafeTimedSerializer:

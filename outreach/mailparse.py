@@ -63,7 +63,7 @@ from outreach.language import guess_language
 from outreach.models import ParsedMessage
 from outreach.replytext import extract_reply
 
-__all__ = ["parse_message", "decode_bytes", "decode_header_text", "html_to_text", "MAX_TEXT_CHARS"]
+__all__ = ["MAX_TEXT_CHARS", "decode_bytes", "decode_header_text", "html_to_text", "parse_message"]
 
 MAX_TEXT_CHARS = 500_000
 """Longest body text kept; longer bodies are cut (a support mail is never this long)."""
@@ -101,12 +101,12 @@ _MAIL_HEADERS = frozenset(
     "sender reply-to in-reply-to references delivered-to x-mailer".split()
 )
 # RFC 5322 obsolete syntax allows blanks before the colon ("Subject  : Hi").
-_OBS_FIELD_RE = re.compile(rb"^([!-9;-~]{1,76})[ \t]+:", re.M)
+_OBS_FIELD_RE = re.compile(rb"^([!-9;-~]{1,76})[ \t]+:", re.MULTILINE)
 # A header field line the feed parser takes without a defect (name, colon).
 _HEAD_LINE_RE = re.compile(r"[!-9;-~]+:")
 _COMPOUND_RE = re.compile(rb"(?im)^content-type:[ \t]*(?:multipart|message)/")
 _BOUNDARY_RE = re.compile(rb"(?i)boundary=\"?([^\";\r\n]{1,200})")
-_ENVELOPE_RE = re.compile(rb"^From \S*[ \t]+(.{10,80}?)[ \t]*$", re.M)
+_ENVELOPE_RE = re.compile(rb"^From \S*[ \t]+(.{10,80}?)[ \t]*$", re.MULTILINE)
 # Another mbox envelope: a "From " line followed by two header fields (some
 # writers omit the blank line before it, so that is not required).
 _SECOND_ENVELOPE_RE = re.compile(
@@ -521,7 +521,7 @@ def _addresses(values: list[str]) -> list[tuple[str, str]]:
 
 
 class _Body:
-    __slots__ = ("plain", "html", "attachments", "dsn_blocks", "feedback", "enclosed_to")
+    __slots__ = ("attachments", "dsn_blocks", "enclosed_to", "feedback", "html", "plain")
 
     def __init__(self) -> None:
         self.plain: list[str] = []

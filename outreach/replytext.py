@@ -171,7 +171,7 @@ def _is_marker(s: str) -> bool:
     has_digit_or_at = "@" in s or _DIGIT_RE.search(s) is not None
     if not has_digit_or_at:
         return False
-    ends_colon = s.endswith(":") or s.endswith(": ")
+    ends_colon = s.endswith((":", ": "))
     # Word sets rather than one big regex alternation: a marker test runs
     # on every line, and set look-ups cost a fraction of a scanning regex.
     words = _WORD_RE.findall(s.lower())

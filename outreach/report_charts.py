@@ -62,8 +62,8 @@ def svg_chart(name: str, title: str, draw: Callable[[Any], None], *, size: tuple
     label = title.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
     svg = svg.replace("<svg ", f'<svg data-chart="{name}" role="img" aria-label="{label}" ', 1)
     # Comments and the RDF metadata block carry nothing a reader needs.
-    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
-    return re.sub(r"<!--.*?-->\s*", "", svg, flags=re.S)
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.DOTALL)
+    return re.sub(r"<!--.*?-->\s*", "", svg, flags=re.DOTALL)
 
 
 def message_chart(name: str, title: str, text: str) -> str:

@@ -162,4 +162,4 @@ def survey_metrics(frames: dict[str, pd.DataFrame], now: datetime | None = None)
     return {"overall": overall, "by_week": by_week, "by_kind": by_kind}
 
 
-__all__ = ["survey_metrics", "FOLLOW_UP_KINDS"]
+__all__ = ["FOLLOW_UP_KINDS", "survey_metrics"]

@@ -24,6 +24,7 @@ survey ("1 2 3 4 5") never casts a vote.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -266,7 +267,7 @@ def _is_attribution(lines: list[str], index: int) -> bool:
 
 def _is_quote_start(lines: list[str], index: int) -> bool:
     line = lines[index].strip()
-    if line.startswith(">") or line.startswith("|>"):
+    if line.startswith((">", "|>")):
         return True
     low = line.lower()
     if any(marker in low for marker in SURVEY_MARKERS):
@@ -370,7 +371,7 @@ def _weak(clause: str, scale: Scale) -> list[_Found] | None:
     if not values:
         return None
     low, high = SCALES[scale]
-    if len(values) >= 3 and all(b - a == 1 for a, b in zip(values, values[1:])):
+    if len(values) >= 3 and all(b - a == 1 for a, b in itertools.pairwise(values)):
         return []
     if len(values) == 2 and connected and sorted(values) in ([low, high], [1, 5], [0, 10], [1, 10]):
         return []

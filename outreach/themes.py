@@ -20,6 +20,7 @@ a trend (the last four weeks against the four before).
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -89,7 +90,7 @@ def _bigrams(text: str) -> set[str]:
     def content(w: str) -> bool:
         return w not in STOP_WORDS and not w.isdigit() and len(w) > 2
 
-    return {f"{a} {b}" for a, b in zip(words, words[1:]) if a != b and content(a) and content(b)}
+    return {f"{a} {b}" for a, b in itertools.pairwise(words) if a != b and content(a) and content(b)}
 
 
 def _sentences(text: str) -> list[str]:

@@ -91,7 +91,7 @@ def next_open(
     open_days = {WEEKDAYS.index(d) for d in days}
     if not open_days:
         raise ValueError("no working days configured")
-    for offset in range(0, 400):
+    for offset in range(400):
         day = (local + timedelta(days=offset)).date()
         if day.weekday() not in open_days or day in holidays:
             continue

@@ -368,7 +368,7 @@ def _features(
     present = set(toks)
     logit = negation_shift + sum(map(get, present, _zeros(len(present))))
     if len(toks) > 1:
-        pairs = set(zip(toks, toks[1:]))
+        pairs = set(itertools.pairwise(toks))
         logit += sum(map(model.bigrams.get, pairs, _zeros(len(pairs))))
     felt_neg = (felt_neg and words < 0) or not _FEELING_GROUPS.isdisjoint(groups)
     felt_pos = (felt_pos and words > 0) or "positive" in groups

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import re
 import re._constants as sre_c  # the stdlib's regex parser: exact match starts without hand-kept lists
@@ -91,7 +92,7 @@ def ngrams(toks: list[str]) -> list[str]:
     # A negator's effect is carried by the marked word and the bigrams; a bare
     # "not" would also count against every "not bad".
     uni = [t for t in negated(toks) if t not in STOPWORDS and t not in _NEGATORS and not t.isdigit()]
-    bi = [a + " " + b for a, b in zip(toks, toks[1:]) if not (a in STOPWORDS and b in STOPWORDS)]
+    bi = [a + " " + b for a, b in itertools.pairwise(toks) if not (a in STOPWORDS and b in STOPWORDS)]
     return uni + bi
 
 

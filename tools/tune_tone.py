@@ -263,7 +263,7 @@ def main() -> None:
     print(f"support sentences below {SEVERITY}: calm {calm.sum()}/{len(calm)}, unhappy {sad.sum()}/{len(sad)}")
     plain = predict(plain_parts, plain_starts, params)
     print(f"plain requests labelled negative: {plain.sum()}/{len(plain)}")
-    score, precision, recall, f1, neutral = best
+    _score, precision, recall, f1, neutral = best
     print(f"tuning half: precision {precision:.3f} recall {recall:.3f} F1 {f1:.3f}; neutral called negative {neutral:.3f}")
     if args.write:
         payload = {

@@ -464,4 +464,4 @@ def routes(ctx: WebContext, limiter: LoginLimiter) -> list[BaseRoute]:
     ]
 
 
-__all__ = ["Pages", "routes", "templates_env", "CSP"]
+__all__ = ["CSP", "Pages", "routes", "templates_env"]

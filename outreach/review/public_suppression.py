@@ -224,4 +224,4 @@ def make_public_app(ctx: WebContext) -> Starlette:
     return Starlette(routes=routes(ctx))
 
 
-__all__ = ["routes", "make_public_app", "record_events", "SIGNATURE_HEADER", "TIMESTAMP_HEADER"]
+__all__ = ["SIGNATURE_HEADER", "TIMESTAMP_HEADER", "make_public_app", "record_events", "routes"]

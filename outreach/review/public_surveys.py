@@ -241,4 +241,4 @@ def make_public_app(ctx: WebContext) -> Any:
     return Starlette(routes=routes(ctx))
 
 
-__all__ = ["routes", "make_nonce", "nonce_ok", "make_public_app", "NONCE_MAX_AGE_SECONDS"]
+__all__ = ["NONCE_MAX_AGE_SECONDS", "make_nonce", "make_public_app", "nonce_ok", "routes"]

@@ -15,7 +15,7 @@ import json
 import random
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
@@ -40,7 +40,7 @@ __all__ = [
     "sample_settings",
 ]
 
-SAMPLE_AS_OF = datetime(2026, 3, 19, 15, 0, tzinfo=timezone.utc)
+SAMPLE_AS_OF = datetime(2026, 3, 19, 15, 0, tzinfo=UTC)
 """A Thursday, 15:00 UTC: inside business hours, late in the week."""
 
 _AGENTS = (
@@ -65,8 +65,8 @@ SAMPLE_TEAM: dict[str, Any] = {
 
 SAMPLE_INCIDENT: dict[str, Any] = {
     "name": "checkout outage",
-    "start": datetime(2026, 3, 10, 13, 40, tzinfo=timezone.utc),
-    "end": datetime(2026, 3, 10, 17, 5, tzinfo=timezone.utc),
+    "start": datetime(2026, 3, 10, 13, 40, tzinfo=UTC),
+    "end": datetime(2026, 3, 10, 17, 5, tzinfo=UTC),
     "keywords": ["outage", "down", "not loading", "unavailable", "502", "503"],
 }
 """The known incident customers in the sample write about (``detection.incidents``)."""
@@ -947,7 +947,7 @@ def _malformed(rng: random.Random, as_of: datetime) -> list[tuple[datetime, byte
 
 
 def _mbox_entry(sender: str, when: datetime, raw: bytes) -> bytes:
-    stamp = when.astimezone(timezone.utc).strftime("%a %b %d %H:%M:%S %Y")
+    stamp = when.astimezone(UTC).strftime("%a %b %d %H:%M:%S %Y")
     lines = raw.split(b"\n")
     # mboxrd quoting: body lines that look like separators get a '>'.
     quoted = [b">" + line if re.match(rb"^>*From ", line) else line for line in lines]

@@ -28,7 +28,7 @@ KINDS = ("follow_up", "check_in", "survey", "apology", "call")
 def run_cli(cwd: Path, env: dict[str, str], *args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "outreach.cli", "--config", str(REPO / "config" / "demo.toml"), *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False,
     )
 
 

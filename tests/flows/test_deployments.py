@@ -79,7 +79,7 @@ def test_no_credential_is_written_in_clear() -> None:
     for key, value in env.items():
         if any(word in key for word in ("PASSWORD", "API_KEY", "SIGNING_KEY", "TOKEN", "SECRET")):
             is_block_name = key.endswith("_BLOCK")
-            is_reference = value.startswith("{{ prefect.blocks.secret.") or value.startswith("{{ $")
+            is_reference = value.startswith(("{{ prefect.blocks.secret.", "{{ $"))
             assert is_block_name or is_reference, (key, value)
 
 
@@ -96,7 +96,7 @@ def test_serve_builds_the_same_deployments_as_prefect_yaml() -> None:
         params = runner.parameters
         assert set(params) == set(dep["parameters"])
         # The config given to serve reaches every flow (inside the model for the surveys flow).
-        assert (params["params"] if "params" in params else params)["config"] == "/etc/outreach.toml"
+        assert (params.get("params", params))["config"] == "/etc/outreach.toml"
         load_flow(load_specs()[[s.name for s in load_specs()].index(dep["name"])]).validate_parameters(params)
     sync = built["sync"]
     assert sync.concurrency_limit == 1

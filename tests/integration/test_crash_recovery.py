@@ -33,7 +33,7 @@ def outreach(db: Path, *args: str, cwd: Path) -> subprocess.Popen[bytes]:
 
 
 def finish(proc: subprocess.Popen[bytes]) -> None:
-    out, err = proc.communicate(timeout=300)
+    _out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err.decode()[-2000:]
 
 

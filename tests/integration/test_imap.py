@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import imaplib2
 import pytest
 
 from connectors.imap import IdleConnection, ImapSource, watch
@@ -53,17 +54,17 @@ def corpus_messages() -> list[bytes]:
 
 
 def settings_for(dovecot, **overrides) -> ImapSettings:
-    values = dict(
-        host="127.0.0.1",
-        port=dovecot.port,
-        username=dovecot.user,
-        ssl=False,
-        starttls=False,
-        folders=["INBOX"],
-        sent_folders=["Sent"],
-        timeout_seconds=10,
-        idle_seconds=60,
-    )
+    values = {
+        "host": "127.0.0.1",
+        "port": dovecot.port,
+        "username": dovecot.user,
+        "ssl": False,
+        "starttls": False,
+        "folders": ["INBOX"],
+        "sent_folders": ["Sent"],
+        "timeout_seconds": 10,
+        "idle_seconds": 60,
+    }
     values.update(overrides)
     return ImapSettings(**values)
 
@@ -423,7 +424,7 @@ def test_idle_connection_close_after_server_drop_leaves_no_threads(dovecot) -> N
     idle.open()
     dovecot.kick()
     stop = threading.Event()
-    with pytest.raises(Exception):
+    with pytest.raises((imaplib2.IMAP4.abort, OSError)):  # wait()'s documented "reconnect" signal
         while True:
             idle.wait(5, stop)
     idle.close()
@@ -492,7 +493,7 @@ def test_watch_reports_new_mail_within_seconds(dovecot, watching) -> None:
     assert [f for f, _ in rec.new] == ["Sent"]  # INBOX saw nothing
     dovecot.append("INBOX", synthetic(2))
     assert rec.wait(lambda: any(f == "INBOX" for f, _ in rec.new), timeout=10)
-    delay = [t for f, t in rec.new if f == "Sent"][0] - appended_at
+    delay = next(t for f, t in rec.new if f == "Sent") - appended_at
     assert delay < 10
 
 
@@ -523,7 +524,7 @@ def test_watch_renews_idle_before_the_timeout(dovecot, monkeypatch) -> None:
     thread = threading.Thread(
         target=watch,
         args=(settings, rec.on_new),
-        kwargs=dict(stop=stop, password=dovecot.password, folders=["INBOX"], on_ready=rec.on_ready),
+        kwargs={"stop": stop, "password": dovecot.password, "folders": ["INBOX"], "on_ready": rec.on_ready},
     )
     thread.start()
     try:

@@ -27,7 +27,7 @@ def sample_messages(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
 
     box = mailbox.mbox(str(generate(tmp_path_factory.mktemp("s"), conversations=250).mbox_path))
     try:
-        return [box.get_bytes(k) for k in box.keys()]
+        return [box.get_bytes(k) for k in box]
     finally:
         box.close()
 

@@ -26,7 +26,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import Message
 from email.policy import compat32
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
@@ -41,7 +41,7 @@ pytestmark = pytest.mark.integration
 CORPORA = (
     Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "A_raw_email" / "notmuch-test-corpora"
 ).resolve()
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ID = re.compile(r"<([^<>]+)>")
 
 
@@ -78,7 +78,7 @@ def thread_input(key: int, path: Path) -> ThreadInput:
     people = {a.lower() for _, a in getaddresses([_header(msg, h) for h in ("From", "To", "Cc")]) if a}
     try:
         date = parsedate_to_datetime(_header(msg, "Date"))
-        date = date if date.tzinfo else date.replace(tzinfo=timezone.utc)
+        date = date if date.tzinfo else date.replace(tzinfo=UTC)
     except (TypeError, ValueError, IndexError):
         date = EPOCH
     return ThreadInput(
@@ -89,7 +89,7 @@ def thread_input(key: int, path: Path) -> ThreadInput:
         subject=_header(msg, "Subject"),
         participants=frozenset(people),
         customer=sender or None,
-        date=date.astimezone(timezone.utc),
+        date=date.astimezone(UTC),
     )
 
 

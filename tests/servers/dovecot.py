@@ -11,11 +11,11 @@ IDLE notices new mail within about a second (``mailbox_idle_check_interval = 1 s
 
 from __future__ import annotations
 
+import grp
 import imaplib
 import itertools
 import os
 import pwd
-import grp
 import re
 import secrets
 import shutil

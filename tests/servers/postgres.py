@@ -103,6 +103,7 @@ class PostgresServer:
             ),
             capture_output=True,
             timeout=120,
+            check=False,
             **self._owner(),  # type: ignore[arg-type]
         )
         if result.returncode != 0:

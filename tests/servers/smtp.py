@@ -8,9 +8,9 @@ Fixtures:
 
 from __future__ import annotations
 
+import shutil
 import ssl
 import tempfile
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field

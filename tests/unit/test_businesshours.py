@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
@@ -14,8 +14,6 @@ from outreach.businesshours import (
     shift_business_hours,
 )
 from outreach.settings import TeamSettings
-
-UTC = timezone.utc
 
 
 def hours(starts: list[str | None], end: datetime, cal: BusinessCalendar) -> list[float]:

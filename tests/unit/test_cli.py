@@ -22,7 +22,7 @@ def outreach(*args: str, env: dict[str, str] | None = None, cwd: Path | None = N
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "outreach.cli", *args],
-        capture_output=True, text=True, env=full_env, cwd=cwd or REPO, timeout=120,
+        capture_output=True, text=True, env=full_env, cwd=cwd or REPO, timeout=120, check=False,
     )
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,7 +21,7 @@ from outreach.conversations import (
 )
 from outreach.subjects import normalise_subject, split_subject
 
-T0 = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 STAFF = "help@shop.example"
 
 
@@ -119,7 +120,7 @@ def thread_in_batches(
     bounds = [0, *sorted(set(cuts)), len(messages)]
     index = ThreadIndex.empty(**options)  # type: ignore[arg-type]
     index.load(store.stored())
-    for start, stop in zip(bounds, bounds[1:]):
+    for start, stop in itertools.pairwise(bounds):
         batch = messages[start:stop]
         if not batch:
             continue

@@ -305,7 +305,7 @@ def _extractor() -> Callable[[str], str] | None:
     return extract_reply
 
 
-_HEADERISH = re.compile(r"^[\w\s.-]{1,25}:\s|wrote|schrieb|écrit|napisa|@|^>|^-{3,}|^_{3,}", re.I)
+_HEADERISH = re.compile(r"^[\w\s.-]{1,25}:\s|wrote|schrieb|écrit|napisa|@|^>|^-{3,}|^_{3,}", re.IGNORECASE)
 
 
 def _after_first_sentence(body: str, answer: str) -> str:
