@@ -38,7 +38,7 @@ def _mailbox(count: int, tmp: Path) -> list[bytes]:
 
     box = mailbox.mbox(str(generate(tmp, conversations=320).mbox_path))
     try:
-        originals = [box.get_bytes(k) for k in box]
+        originals = [box.get_bytes(k) for k in box.iterkeys()]  # iterating a mailbox yields messages
     finally:
         box.close()
     out: list[bytes] = []

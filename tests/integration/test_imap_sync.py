@@ -27,7 +27,7 @@ def sample_messages(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
 
     box = mailbox.mbox(str(generate(tmp_path_factory.mktemp("s"), conversations=250).mbox_path))
     try:
-        return [box.get_bytes(k) for k in box]
+        return [box.get_bytes(k) for k in box.iterkeys()]  # iterating a mailbox yields messages
     finally:
         box.close()
 
