@@ -7,9 +7,9 @@ likely to be quietly unhappy; the same customer given a fix or an
 explanation is not. Detection uses this to decide whether a mildly
 negative message followed by silence deserves a check-in.
 
-The test is deliberately narrow: every sentence of the reply must be a
-greeting, a sign-off or start with one of the configured acknowledgement
-phrases. Anything else (an explanation, a step, a fix, a question) makes
+The test is deliberately narrow: apart from the greeting and the sign-off
+(with the name, title and phone number under it), every sentence of the
+reply must start with one of the configured acknowledgement phrases. Anything else (an explanation, a step, a fix, a question) makes
 the reply substantive, so an unusual but real answer never reads as a
 brush-off.
 """
@@ -22,17 +22,25 @@ from functools import lru_cache
 
 __all__ = ["acknowledgement_only"]
 
-# Greetings and sign-offs stand on their own line without a full stop
-# ("Hi Marco,", "Best,", "Cheers, Priya"); a short line that ends in
-# punctuation ("It's fixed now.") is a sentence like any other.
-_SHORT_LINE_WORDS = 4
-_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\n+")
-# A greeting written on the same line as the first sentence ("Hi Ann, thanks for ...").
-_GREETING = re.compile(
-    r"^(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|hallo|guten (?:morgen|tag)|liebe[rs]?|"
-    r"sehr geehrte[rs]?)\b[^,.!?]{0,40},\s*",
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
+_GREETING_WORDS = (
+    r"(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|hallo|guten (?:morgen|tag)|liebe[rs]?|"
+    r"sehr geehrte[rs]?)\b"
+)
+# "Hi Marco," on a line of its own, or in front of the first sentence ("Hi Ann, thanks for ...").
+_GREETING_LINE = re.compile(rf"^{_GREETING_WORDS}[^.!?]{{0,40}}$", re.IGNORECASE)
+_GREETING_PREFIX = re.compile(rf"^{_GREETING_WORDS}[^,.!?]{{0,40}},\s*", re.IGNORECASE)
+# Where the sign-off starts ("Best,", "Kind regards, Kwame", "Thanks, Priya", "-- "): it and
+# every line after it (name, title, phone number) say nothing to the customer.
+_SIGN_OFF = re.compile(
+    r"^(?:(?:best|kind|warm|many)?\s*(?:regards|wishes)|best|cheers|thanks|thank you|many thanks|sincerely|"
+    r"all the best|take care|viele grüße|beste grüße|liebe grüße|mit freundlichen grüßen|grüße|gruß)"
+    r"[,.!]?(?:\s+[A-ZÀ-Þ][\w'.-]*){0,3}\s*$"
+    r"|^[—–-]{1,2}(?:\s+\S.*)?$",
     re.IGNORECASE,
 )
+# A name alone on the last line ("Priya", "Tomás Ruiz").
+_NAME_LINE = re.compile(r"^[A-ZÀ-Þ][\w'.-]*(?:\s+[A-ZÀ-Þ][\w'.-]*){0,2}$")
 
 
 @lru_cache(maxsize=8)
@@ -43,14 +51,20 @@ def _opening(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile(r"(?:" + "|".join(re.escape(p) for p in cleaned) + r")\b")
 
 
-def _is_frame_line(line: str) -> bool:
-    """A greeting or sign-off line: a few words, no digits, no closing punctuation."""
-    words = line.split()
-    return (
-        0 < len(words) <= _SHORT_LINE_WORDS
-        and not any(ch.isdigit() for ch in line)
-        and line[-1] not in ".!?"
-    )
+def _body_lines(text: str) -> list[str]:
+    """The reply's lines without the greeting and the sign-off."""
+    lines = [line.strip(" \t>*") for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    if lines and _GREETING_LINE.match(lines[0]) and not lines[0].rstrip().endswith((".", "!", "?")):
+        lines = lines[1:]
+    elif lines:
+        lines[0] = _GREETING_PREFIX.sub("", lines[0])
+    for i, line in enumerate(lines):
+        if i and _SIGN_OFF.match(line):  # a closing word never opens the reply's first line
+            return lines[:i]
+    if len(lines) > 1 and _NAME_LINE.match(lines[-1]):
+        lines = lines[:-1]
+    return lines
 
 
 def acknowledgement_only(text: str, phrases: Sequence[str]) -> str | None:
@@ -70,11 +84,7 @@ def acknowledgement_only(text: str, phrases: Sequence[str]) -> str | None:
     if opening is None:
         return None
     first: str | None = None
-    for line in text.splitlines():
-        line = line.strip(" \t-–—>*")
-        if not line or _is_frame_line(line):
-            continue
-        line = _GREETING.sub("", line)
+    for line in _body_lines(text):
         for sentence in _SENTENCE_END.split(line):
             sentence = sentence.strip(" \t-–—\"'")
             if not sentence:

@@ -19,6 +19,10 @@ PHRASES = DetectionSettings().acknowledgement_phrases
         ("Hello Ann, we appreciate you taking the time to tell us.\n\nKind regards\nThe Northwind team",
          "we appreciate you taking the time to tell us."),
         ("Vielen Dank für Ihre Nachricht. Es tut uns leid.\n\nViele Grüße\nJonas", "Vielen Dank für Ihre Nachricht."),
+        # the signature under the sign-off (title, phone number) says nothing to the customer
+        ("Thank you for contacting us. We have passed your message on to the team.\n\nKind regards,\n"
+         "Priya Patel\nSupport Lead, Northwind\n+1 555 0100", "Thank you for contacting us."),
+        ("Hello Lucas,\n\nThanks for reaching out.\n\nTomás", "Thanks for reaching out."),
     ],
 )
 def test_a_reply_made_only_of_acknowledgements_is_quoted(reply: str, quoted: str) -> None:
@@ -34,6 +38,9 @@ def test_a_reply_made_only_of_acknowledgements_is_quoted(reply: str, quoted: str
         # a fix, even a terse one
         "Thanks for the details.\n\nIt's fixed now.\n\nBest,\nPriya",
         "Done.",
+        "Thanks for your message.\nRefund issued\n\nBest,\nPriya",
+        "Thanks for your patience: I've refunded the charge.",
+        "Thanks for reaching out\nI've refunded you.",
         # a question: the customer owes us the next step
         "Thanks for getting in touch. Which app version do you see?",
         "Thanks for your message. Let me know your order number and I'll check.",
