@@ -14,7 +14,7 @@ import os
 import secrets
 import socket
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -313,7 +313,6 @@ def send(
     worker = worker or f"{socket.gethostname()}:{os.getpid()}"
     report.unknown = len(store.reconcile_sending(older_than=now - timedelta(minutes=15), now=now))
     key = signing_key(settings)
-    pressure = max(settings.throttle.contact_every_days, settings.throttle.survey_every_days)
     batch_size = settings.sender.batch_size
     tried: set[int] = set()  # a retryable failure waits for the next run, not the next batch
     first = True
@@ -321,14 +320,11 @@ def send(
         # Plan and claim under the lock, a batch at a time: parallel senders interleave
         # their batches under one budget, and a crash strands at most one batch.
         with store.send_lock() as conn:
-            inputs = store.throttle_inputs(conn, now, pressure)
-            rates = throttle.reply_rates(inputs.pop("rate_history"), settings)
-            plan = throttle.plan(inputs.pop("approved"), rates=rates, settings=settings, now=now, **inputs)
+            approved, inputs, rates = throttle_inputs(store, conn, settings, now)
+            plan = throttle.plan(approved, rates=rates, settings=settings, now=now, **inputs)
             if first:
                 first = False
-                report.budget = asdict(plan.budget) if plan.budget else {}
-                if plan.budget:
-                    report.budget["limited_by"] = plan.budget.limited_by
+                report.budget = plan.budget.as_dict() if plan.budget else {}
                 for _, reason in plan.waits.values():
                     label = reason.split(":")[0].split(";")[0]
                     report.wait_reasons[label] = report.wait_reasons.get(label, 0) + 1
@@ -486,18 +482,32 @@ def edit(
     )
 
 
+def throttle_inputs(
+    store: Store, conn: Any, settings: Settings, now: datetime
+) -> tuple[Any, dict[str, Any], dict[str, float]]:
+    """The throttle's inputs as ``send`` reads them, on ``conn``.
+
+    Returns:
+        The approved drafts (a frame), the other keyword inputs of
+        :func:`outreach.throttle.plan`, and the reply rates per kind.
+    """
+    from outreach import throttle
+
+    pressure = max(settings.throttle.contact_every_days, settings.throttle.survey_every_days)
+    inputs = store.throttle_inputs(conn, now, pressure)
+    rates = throttle.reply_rates(inputs.pop("rate_history"), settings)
+    return inputs.pop("approved"), inputs, rates
+
+
 def budget_today(store: Store, settings: Settings, now: datetime) -> dict[str, Any]:
     """Today's remaining budget and what limits it (read-only)."""
     from outreach import throttle
 
-    pressure = max(settings.throttle.contact_every_days, settings.throttle.survey_every_days)
     with store.engine.connect() as conn:
-        inputs = store.throttle_inputs(conn, now, pressure)
-    rates = throttle.reply_rates(inputs.pop("rate_history"), settings)
-    plan = throttle.plan(inputs.pop("approved"), rates=rates, settings=settings, now=now, **inputs)
+        approved, inputs, rates = throttle_inputs(store, conn, settings, now)
+    plan = throttle.plan(approved, rates=rates, settings=settings, now=now, **inputs)
     assert plan.budget is not None
-    data = asdict(plan.budget)
-    data["limited_by"] = plan.budget.limited_by
+    data = plan.budget.as_dict()
     data["would_send_now"] = len(plan.send)
     data["waiting"] = len(plan.waits)
     return data

@@ -17,14 +17,10 @@ def register(app: typer.Typer) -> None:
 
 def _inputs(state: Any, now: Any) -> tuple[Any, dict[str, Any], dict[str, float]]:
     """The throttle's inputs as ``send`` would read them (read-only, no lock)."""
-    from outreach import throttle
+    from flows.steps import throttle_inputs
 
-    settings = state.settings
-    pressure = max(settings.throttle.contact_every_days, settings.throttle.survey_every_days)
     with state.store.engine.connect() as conn:
-        inputs = state.store.throttle_inputs(conn, now, pressure)
-    rates = throttle.reply_rates(inputs.pop("rate_history"), settings)
-    return inputs.pop("approved"), inputs, rates
+        return throttle_inputs(state.store, conn, state.settings, now)
 
 
 @throttle_app.command("explain")
@@ -35,7 +31,6 @@ def explain(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Today's budget, what limits it, and why each waiting draft waits."""
-    from dataclasses import asdict
 
     from outreach import throttle
     from outreach.cli import _console, _now, _print_json, _state
@@ -58,7 +53,7 @@ def explain(
                     "customer": str(row["customer"]), "not_before": until.isoformat() if until else None,
                     "reason": reason,
                 })
-    budget = {**asdict(plan.budget), "limited_by": plan.budget.limited_by}
+    budget = plan.budget.as_dict()
     summary = {
         "now": now.isoformat(), "budget": budget, "would_send_now": plan.send,
         "expected_replies": round(plan.expected_replies, 2), "expected_minutes": round(plan.expected_minutes, 1),

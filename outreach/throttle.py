@@ -17,7 +17,7 @@ transaction, so parallel workers share one budget.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -45,6 +45,10 @@ class Budget:
     committed_minutes: float
     free_minutes: float
     reply_rates: dict[str, float]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field, plus ``limited_by`` (for JSON output, artifacts and the report)."""
+        return {**asdict(self), "limited_by": self.limited_by}
 
     @property
     def limited_by(self) -> str:
