@@ -12,7 +12,8 @@ import ipaddress
 import random
 import re
 import ssl
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import imaplib2
@@ -221,6 +222,23 @@ def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, (imaplib.IMAP4.error, imaplib2.IMAP4.error)):
         return False
     return isinstance(exc, (OSError, EOFError))
+
+
+@contextmanager
+def connect_errors(name: str) -> Iterator[None]:
+    """Let retryable failures through as they are; turn refusals into a :class:`SourceError`.
+
+    Args:
+        name: The source's name, for the error.
+    """
+    try:
+        yield
+    except SourceError:
+        raise
+    except Exception as exc:
+        if is_retryable(exc):
+            raise
+        raise SourceError(name, describe(exc)) from exc
 
 
 def describe(exc: BaseException) -> str:

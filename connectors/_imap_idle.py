@@ -21,6 +21,7 @@ import imaplib2
 from connectors._imap_common import (
     backoff_delay,
     check_transport,
+    connect_errors,
     describe,
     is_retryable,
     quote,
@@ -132,7 +133,7 @@ class IdleConnection:
         """
         s = self.settings
         kw = {"identifier": self.identifier, "timeout": s.timeout_seconds}
-        try:
+        with connect_errors(self.name):
             if s.ssl:
                 conn: imaplib2.IMAP4 = _IMAP4_SSL(s.host, s.port, tls_context(s), s.timeout_seconds, **kw)
             else:
@@ -142,12 +143,6 @@ class IdleConnection:
                 # command was lost in ~1 of 60 connections here, never with TLS 1.2.
                 tls.maximum_version = ssl.TLSVersion.TLSv1_2
                 conn = _IMAP4(s.host, s.port, tls, s.timeout_seconds, **kw)
-        except SourceError:
-            raise
-        except Exception as exc:
-            if is_retryable(exc):
-                raise
-            raise SourceError(self.name, describe(exc)) from exc
         self._conn = conn
         try:
             if s.starttls and not s.ssl:

@@ -26,6 +26,7 @@ from connectors._imap_common import (
     FolderStatus,
     backoff_delay,
     check_transport,
+    connect_errors,
     describe,
     is_retryable,
     parse_list,
@@ -269,7 +270,7 @@ class ImapSource:
     def _connect(self) -> imaplib.IMAP4:
         s = self.settings
         timeout = s.timeout_seconds
-        try:
+        with connect_errors(self.name):
             if s.ssl:
                 conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(
                     s.host, s.port, ssl_context=tls_context(s), timeout=timeout
@@ -281,12 +282,6 @@ class ImapSource:
                         conn.shutdown()
                         raise SourceError(self.name, "server does not offer STARTTLS")
                     conn.starttls(tls_context(s))
-        except SourceError:
-            raise
-        except Exception as exc:
-            if is_retryable(exc):
-                raise
-            raise SourceError(self.name, describe(exc)) from exc
         try:
             if s.auth == "xoauth2":
                 assert self._token is not None
