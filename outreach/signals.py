@@ -385,13 +385,10 @@ def compute_signals(inp: DetectionInput, settings: Settings, now: datetime) -> p
     # -- silence, stalemate, resolution ----------------------------------------
     sig["quiet_days"] = np.where(sig["last_from"] == "out", (now_ts - sig["last_out_at"]) / _DAY, np.nan)
     pending_promise = sig["promise"] & ~sig["promise_broken"]
-    sig["silent_unhappy"] = (
-        (sig["last_from"] == "out")
-        & (sig["last_in_tone"] < neg)
-        & (sig["quiet_days"] >= det.quiet_days)
-        & ~pending_promise
-    ).fillna(False).astype(bool)
-    _concern_signals(sig, out_text, settings)
+    # We wrote last, promised nothing still open, and the customer stayed quiet.
+    quiet_after_reply = (sig["last_from"] == "out") & (sig["quiet_days"] >= det.quiet_days) & ~pending_promise
+    sig["silent_unhappy"] = (quiet_after_reply & (sig["last_in_tone"] < neg)).fillna(False).astype(bool)
+    _concern_signals(sig, quiet_after_reply, out_text, settings)
     sig["stalemate"] = (
         (sig["n_messages"] >= det.stalemate_min_messages)
         & (sig["n_in"] >= 3)
@@ -418,20 +415,19 @@ def compute_signals(inp: DetectionInput, settings: Settings, now: datetime) -> p
     return sig[list(SIGNAL_COLUMNS)]
 
 
-def _concern_signals(sig: pd.DataFrame, out_text: pd.Series, settings: Settings) -> None:
+def _concern_signals(
+    sig: pd.DataFrame, quiet_after_reply: pd.Series, out_text: pd.Series, settings: Settings
+) -> None:
     """Mildly negative, answered with a mere acknowledgement, then quiet: ``concern``.
 
     Only threads that pass every cheap test get their reply read, so this
     stays a handful of regex matches per run, not one per thread.
     """
     det = settings.detection
-    pending_promise = sig["promise"] & ~sig["promise_broken"]
     maybe = (
-        (sig["last_from"] == "out")
+        quiet_after_reply
         & (sig["last_in_tone"] < det.concern_threshold)
         & ~sig["silent_unhappy"]
-        & (sig["quiet_days"] >= det.quiet_days)
-        & ~pending_promise
         & ~sig["staff_question"]
     ).fillna(False).astype(bool)
     sig["acknowledged_only"] = ""
