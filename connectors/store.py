@@ -48,6 +48,7 @@ from connectors.schema import (
     survey_responses,
     threads,
 )
+from outreach.conversations import ThreadIndex, ThreadInput, ThreadUpdate
 from outreach.errors import DraftStateError, StoreError
 from outreach.models import Candidate, Quarantined, StoredMessage
 from outreach.ports import MailboxState
@@ -105,11 +106,40 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+def _thread_input(row: dict[str, Any]) -> ThreadInput:
+    """A message's threading fields (a stored row, or a row about to be stored)."""
+    return ThreadInput(
+        key=int(row["id"]),
+        message_id=row["message_id"],
+        in_reply_to=row["in_reply_to"],
+        references=tuple(row["references"] or ()),
+        subject=row["subject"] or "",
+        participants=frozenset([row["from_address"], *(row["to_addresses"] or [])]) - {""},
+        customer=row["from_address"] if row["direction"] == "in" else None,
+        date=_aware(row["date"]),  # type: ignore[arg-type]
+        reply_token=row.get("reply_token"),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class BatchOutcome:
     stored: int
     duplicates: int
     quarantined: int
+    threaded: int = 0
+
+
+@dataclass(slots=True)
+class LiveThreads:
+    """The store's threading, held in memory for a sync so each batch is threaded as it is stored.
+
+    Attributes:
+        index: Every stored message's Message-ID links, with its thread.
+        tokens: Reply token of each draft → its thread (kept in step with merges).
+    """
+
+    index: ThreadIndex
+    tokens: dict[str, int]
 
 
 def _dialect_insert(dialect: str) -> Any:
@@ -216,15 +246,18 @@ class Store:
         highestmodseq: int | None,
         stored: Sequence[StoredMessage],
         quarantined: Sequence[Quarantined],
+        threads: LiveThreads | None = None,
     ) -> BatchOutcome:
         """Store a batch and advance the folder's position in the same transaction.
 
         Messages already stored (same content hash, e.g. after a UIDVALIDITY
         change or a crash before this commit) are skipped, so rerunning a
-        batch never duplicates anything.
+        batch never duplicates anything. With ``threads`` every new message
+        is stored with its thread (created or merged in the same
+        transaction), so no message is ever left unthreaded by a crash and
+        no second pass over the batch is needed.
         """
         now = utcnow()
-        rows = [_message_row(mailbox_id, m, now) for m in stored]
         qrows = [
             {
                 "mailbox_id": mailbox_id,
@@ -239,10 +272,17 @@ class Store:
             for q in quarantined
         ]
         with self.write() as conn:
+            fresh = self._not_stored(conn, stored)
+            rows = [_message_row(mailbox_id, m, now) for m in fresh]
+            touched: set[int] = set()
+            if rows and threads is not None:
+                touched = self._thread_batch(conn, threads, rows, now)
             new = self._insert_ignore(conn, messages, rows, "content_hash")
             qnew = self._insert_ignore(conn, quarantine, qrows, "content_hash")
-            if stored:
-                self._upsert_customers(conn, [m for m in stored if m.direction == "in"])
+            if touched:
+                self._refresh_threads(conn, touched)
+            if fresh:
+                self._upsert_customers(conn, [m for m in fresh if m.direction == "in"])
             conn.execute(
                 update(mailboxes)
                 .where(mailboxes.c.id == mailbox_id)
@@ -253,7 +293,59 @@ class Store:
                     synced_at=now,
                 )
             )
-        return BatchOutcome(stored=new, duplicates=len(rows) - new, quarantined=qnew)
+        return BatchOutcome(
+            stored=new, duplicates=len(stored) - new, quarantined=qnew, threaded=new if threads is not None else 0
+        )
+
+    def _not_stored(self, conn: Connection, batch: Sequence[StoredMessage]) -> list[StoredMessage]:
+        """The batch without messages already stored or repeated in it (by content hash)."""
+        unique: dict[str, StoredMessage] = {}
+        for m in batch:
+            unique.setdefault(m.parsed.content_hash, m)
+        hashes = list(unique)
+        for chunk in _chunks(hashes, 900):
+            for (known,) in conn.execute(
+                select(messages.c.content_hash).where(messages.c.content_hash.in_(chunk))
+            ):
+                unique.pop(known, None)
+        return list(unique.values())
+
+    def _thread_batch(self, conn: Connection, live: LiveThreads, rows: list[dict[str, Any]], now: datetime) -> set[int]:
+        """Give each row its id and thread; create the batch's new threads, summaries included.
+
+        Returns:
+            The stored threads the batch joins or merges (their summaries need refreshing
+            once the rows are in).
+        """
+        for row, row_id in zip(rows, self._reserve_ids(conn, messages, len(rows)), strict=True):
+            row["id"] = row_id
+        update_ = live.index.add([_thread_input(r) for r in rows], live.tokens)
+        resolved, touched = self._create_and_merge(conn, update_, now, rows)
+        for placeholder in update_.new_roots:
+            live.index.resolve(placeholder, resolved[placeholder])
+        for token, thread_id in live.tokens.items():
+            live.tokens[token] = update_.merges.get(thread_id, thread_id)
+        return touched
+
+    def _reserve_ids(self, conn: Connection, table: Any, count: int) -> range | list[int]:
+        """Primary keys for ``count`` rows about to be inserted into ``table``.
+
+        Known before the insert, so a batch's messages and threads can point at
+        each other without reading ids back. SQLite: the batch holds the write lock
+        (BEGIN IMMEDIATE), so the ids after the largest are free. PostgreSQL: taken
+        from the column's sequence.
+        """
+        if count == 0:
+            return range(0)
+        if self.dialect == "postgresql":
+            return list(
+                conn.execute(
+                    text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+                    {"table": table.name, "n": count},
+                ).scalars()
+            )
+        first = int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
+        return range(first, first + count)
 
     def touch_mailbox(self, mailbox_id: int, highestmodseq: int | None) -> None:
         with self.write() as conn:
@@ -321,6 +413,26 @@ class Store:
                 for r in conn.execute(select(drafts.c.reply_token, drafts.c.thread_id))
             }
 
+    def live_threads(self) -> LiveThreads:
+        """The threading of every stored message, for :meth:`save_batch` to extend batch by batch."""
+        index = ThreadIndex.empty()
+        index.load((_thread_input(row), int(row["thread_id"])) for row in self.threaded())
+        return LiveThreads(index=index, tokens=self.token_threads())
+
+    def thread_unthreaded(self) -> int:
+        """Give every message stored without a thread its thread; returns how many.
+
+        Syncs thread each batch as they store it; this catches messages stored
+        any other way (or by an older version).
+        """
+        fresh = self.unthreaded()
+        if not fresh:
+            return 0
+        live = self.live_threads()
+        update_ = live.index.add([_thread_input(r) for r in fresh], live.tokens)
+        self.apply_threads(update_.assigned, update_.merges, update_.new_roots)
+        return len(fresh)
+
     def apply_threads(
         self,
         assigned: dict[int, int],
@@ -337,93 +449,102 @@ class Store:
         Returns:
             placeholder → the thread id created for it.
         """
-        created: dict[int, int] = {}
         now = utcnow()
         with self.write() as conn:
-            ids_by_root: dict[str, int] = {}
-            roots = sorted(set(new_roots.values()))
-            for chunk in _chunks(roots, 900):
-                rows = conn.execute(
-                    select(threads.c.root_message_id, threads.c.id).where(threads.c.root_message_id.in_(chunk))
-                )
-                ids_by_root.update((root, tid) for root, tid in rows)
-            missing = [{"root_message_id": r, "updated_at": now} for r in roots if r not in ids_by_root]
-            if missing:
-                inserted = conn.execute(
-                    insert(threads).returning(threads.c.root_message_id, threads.c.id, sort_by_parameter_order=True),
-                    missing,
-                )
-                ids_by_root.update((root, tid) for root, tid in inserted)
-            created = {placeholder: int(ids_by_root[root]) for placeholder, root in new_roots.items()}
-            for source_id, target_id in merges.items():
-                conn.execute(
-                    update(messages).where(messages.c.thread_id == source_id).values(thread_id=target_id)
-                )
-                conn.execute(
-                    update(candidates)
-                    .where(candidates.c.thread_id == source_id, candidates.c.status != "closed")
-                    .values(status="closed", updated_at=now)
-                )
-                conn.execute(
-                    update(drafts).where(drafts.c.thread_id == source_id).values(thread_id=target_id)
-                )
-                conn.execute(
-                    update(threads).where(threads.c.id == source_id).values(status="merged", message_count=0)
-                )
-            resolved = {
-                key: (created.get(ref, ref) if ref < 0 else merges.get(ref, ref)) for key, ref in assigned.items()
-            }
-            if resolved:
+            resolved, touched = self._create_and_merge(
+                conn, ThreadUpdate(assigned=assigned, merges=merges, new_roots=new_roots), now
+            )
+            if assigned:
                 conn.execute(
                     update(messages).where(messages.c.id == bindparam("key")).values(thread_id=bindparam("tid")),
-                    [{"key": k, "tid": t} for k, t in resolved.items()],
+                    [{"key": k, "tid": resolved.get(ref, ref)} for k, ref in assigned.items()],
                 )
-            touched = set(resolved.values()) | set(merges.values())
             if touched:
                 self._refresh_threads(conn, touched)
-        return created
+        return {p: t for p, t in resolved.items() if p < 0}
+
+    def _create_and_merge(
+        self, conn: Connection, update_: ThreadUpdate, now: datetime, rows: list[dict[str, Any]] | None = None
+    ) -> tuple[dict[int, int], set[int]]:
+        """Create the update's new threads and carry out its merges.
+
+        Args:
+            conn: The open write transaction.
+            update_: What :meth:`ThreadIndex.add` decided.
+            now: Time stamp for changed rows.
+            rows: The new message rows (keyed by ``id``) when they are not stored yet:
+                each gets its ``thread_id``, and the new threads are created with their
+                summaries. Without rows, threads are created empty for a refresh.
+
+        Returns:
+            Every thread reference the update assigns (placeholder or stored id) → the
+            thread id it ends in, and the stored threads whose summary must be refreshed.
+        """
+        ids_by_root: dict[str, int] = {}
+        roots = sorted(set(update_.new_roots.values()))
+        for chunk in _chunks(roots, 900):
+            found = conn.execute(
+                select(threads.c.root_message_id, threads.c.id).where(threads.c.root_message_id.in_(chunk))
+            )
+            ids_by_root.update((root, tid) for root, tid in found)
+        missing = [r for r in roots if r not in ids_by_root]
+        ids_by_root.update(zip(missing, self._reserve_ids(conn, threads, len(missing)), strict=True))
+        merges = update_.merges
+        resolved = {placeholder: int(ids_by_root[root]) for placeholder, root in update_.new_roots.items()}
+        for ref in set(update_.assigned.values()):
+            if ref > 0:
+                resolved[ref] = merges.get(ref, ref)
+        created = {ids_by_root[r] for r in missing}
+        new_threads: dict[int, dict[str, Any]] = {
+            tid: {"id": tid, "root_message_id": root, "updated_at": now}
+            for root, tid in ids_by_root.items() if tid in created
+        }
+        if rows is not None:
+            for row in rows:
+                row["thread_id"] = resolved[update_.assigned[row["id"]]]
+            ordered = sorted(
+                (r for r in rows if r["thread_id"] in created), key=lambda r: (r["thread_id"], r["date"], r["id"])
+            )
+            for summary in _thread_summaries(
+                [(r["thread_id"], r["date"], r["subject"], r["from_address"], r["direction"], r["to_addresses"],
+                  r["auto_kind"]) for r in ordered],
+                now,
+            ):
+                new_threads[summary.pop("tid")].update(summary)
+        if new_threads:
+            # Same keys in every row: threads without messages yet get the defaults.
+            keys = set().union(*new_threads.values())
+            conn.execute(insert(threads), [{k: t.get(k) for k in keys} for t in new_threads.values()])
+        for source_id, target_id in merges.items():
+            conn.execute(update(messages).where(messages.c.thread_id == source_id).values(thread_id=target_id))
+            conn.execute(
+                update(candidates)
+                .where(candidates.c.thread_id == source_id, candidates.c.status != "closed")
+                .values(status="closed", updated_at=now)
+            )
+            conn.execute(update(drafts).where(drafts.c.thread_id == source_id).values(thread_id=target_id))
+            conn.execute(update(threads).where(threads.c.id == source_id).values(status="merged", message_count=0))
+        touched = set(resolved.values()) | set(merges.values())
+        if rows is not None:
+            touched -= created  # summarised from the rows already
+        return resolved, touched
 
     def _refresh_threads(self, conn: Connection, thread_ids: set[int]) -> None:
         """Recompute each touched thread's summary from its messages, in bulk."""
-        now = utcnow()
-        summaries: dict[int, dict[str, Any]] = {}
+        found: list[tuple[Any, ...]] = []
         for chunk in _chunks(sorted(thread_ids), 900):
-            rows = conn.execute(
-                select(
-                    messages.c.thread_id, messages.c.date, messages.c.subject, messages.c.from_address,
-                    messages.c.direction, messages.c.to_addresses, messages.c.auto_kind,
+            found.extend(
+                tuple(r)
+                for r in conn.execute(
+                    select(
+                        messages.c.thread_id, messages.c.date, messages.c.subject, messages.c.from_address,
+                        messages.c.direction, messages.c.to_addresses, messages.c.auto_kind,
+                    )
+                    .where(messages.c.thread_id.in_(chunk))
+                    .order_by(messages.c.thread_id, messages.c.date, messages.c.id)
                 )
-                .where(messages.c.thread_id.in_(chunk))
-                .order_by(messages.c.thread_id, messages.c.date, messages.c.id)
-            ).all()
-            for r in rows:
-                when = _aware(r.date)
-                t = summaries.get(r.thread_id)
-                if t is None:
-                    t = summaries[r.thread_id] = {
-                        "tid": r.thread_id, "message_count": 0, "subject": r.subject,
-                        "first_customer_at": None, "last_customer_at": None,
-                        "first_staff_at": None, "last_staff_at": None, "last_message_at": None,
-                        "customer": None, "_recipient": None,
-                    }
-                t["message_count"] += 1
-                t["last_message_at"] = when
-                if r.direction == "in" and r.auto_kind is None:
-                    t["first_customer_at"] = t["first_customer_at"] or when
-                    t["last_customer_at"] = when
-                    t["customer"] = t["customer"] or (r.from_address or None)
-                elif r.direction == "out":
-                    t["first_staff_at"] = t["first_staff_at"] or when
-                    t["last_staff_at"] = when
-                    if t["_recipient"] is None and r.to_addresses:
-                        recipients = r.to_addresses if isinstance(r.to_addresses, list) else json.loads(r.to_addresses)
-                        t["_recipient"] = recipients[0] if recipients else None
-        params = []
-        for t in summaries.values():
-            recipient = t.pop("_recipient")
-            t["customer"] = t["customer"] or recipient
-            t["updated_at"] = now
-            params.append(t)
+            )
+        params = _thread_summaries(found, utcnow())
         if params:
             # The SET clause comes from the parameter names (every key but "tid").
             conn.execute(update(threads).where(threads.c.id == bindparam("tid")), params)
@@ -1082,6 +1203,47 @@ def _message_row(mailbox_id: int, m: StoredMessage, now: datetime) -> dict[str, 
     }
 
 
+def _thread_summaries(rows: Iterable[tuple[Any, ...]], now: datetime) -> list[dict[str, Any]]:
+    """Each thread's summary from its messages.
+
+    Args:
+        rows: ``(thread_id, date, subject, from_address, direction, to_addresses,
+            auto_kind)`` ordered by thread, date and id.
+        now: The summaries' ``updated_at``.
+
+    Returns:
+        One dict per thread: ``tid`` and the ``threads`` columns a summary sets.
+    """
+    summaries: dict[int, dict[str, Any]] = {}
+    for thread_id, date, subject, from_address, direction, to_addresses, auto_kind in rows:
+        when = _aware(date)
+        t = summaries.get(thread_id)
+        if t is None:
+            t = summaries[thread_id] = {
+                "tid": thread_id, "message_count": 0, "subject": subject,
+                "first_customer_at": None, "last_customer_at": None,
+                "first_staff_at": None, "last_staff_at": None, "last_message_at": None,
+                "customer": None, "_recipient": None,
+            }
+        t["message_count"] += 1
+        t["last_message_at"] = when
+        if direction == "in" and auto_kind is None:
+            t["first_customer_at"] = t["first_customer_at"] or when
+            t["last_customer_at"] = when
+            t["customer"] = t["customer"] or (from_address or None)
+        elif direction == "out":
+            t["first_staff_at"] = t["first_staff_at"] or when
+            t["last_staff_at"] = when
+            if t["_recipient"] is None and to_addresses:
+                recipients = to_addresses if isinstance(to_addresses, list) else json.loads(to_addresses)
+                t["_recipient"] = recipients[0] if recipients else None
+    for t in summaries.values():
+        recipient = t.pop("_recipient")
+        t["customer"] = t["customer"] or recipient
+        t["updated_at"] = now
+    return list(summaries.values())
+
+
 def _frame(conn: Connection, query: Any, dates: Sequence[str]) -> pd.DataFrame:
     import pandas as pd
 
@@ -1109,5 +1271,5 @@ def reset_all(store: Store) -> None:
             conn.execute(delete(table))
 
 
-__all__ = ["DRAFT_TRANSITIONS", "BatchOutcome", "Store", "reset_all", "utcnow"]
+__all__ = ["DRAFT_TRANSITIONS", "BatchOutcome", "LiveThreads", "Store", "reset_all", "utcnow"]
 _ = (agents,)

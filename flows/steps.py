@@ -55,6 +55,7 @@ def sync(
     """
     report = SyncReport(source=source.name)
     parser: Any = None  # the parser (and its process pool) loads only when there is mail
+    live_threads = None
     try:
         for folder, _is_sent in source.folders():
             report.folders += 1
@@ -67,6 +68,7 @@ def sync(
                 from outreach.ingest import BatchParser
 
                 parser = BatchParser(settings)
+                live_threads = store.live_threads()
             # Batches are parsed in parallel but come back in fetch order, so
             # each one still advances the folder position in its own transaction.
             for batch, stored, bad in parser.parse(_chain(first, batches)):
@@ -77,18 +79,20 @@ def sync(
                     highestmodseq=batch.highestmodseq,
                     stored=stored,
                     quarantined=bad,
+                    threads=live_threads,
                 )
                 _suppress_bounced(store, stored)
                 report.fetched += len(batch.messages)
                 report.stored += outcome.stored
                 report.duplicates += outcome.duplicates
                 report.quarantined += outcome.quarantined
+                report.threaded += outcome.threaded
                 if progress:
                     progress(len(batch.messages))
     finally:
         if parser is not None:
             parser.close()
-    report.threaded = thread_new_messages(store)
+    report.threaded += thread_new_messages(store)
     __import__("flows.reply_steps").reply_steps.process_replies(store, settings)  # answers, stop automation, close the loop
     log.info(
         "sync %s: %d fetched, %d stored, %d quarantined",
@@ -115,32 +119,11 @@ def _suppress_bounced(store: Store, stored: Any) -> None:
 
 
 def thread_new_messages(store: Store) -> int:
-    """Give every unthreaded message a thread, merging threads a late parent links."""
-    from outreach.conversations import ThreadIndex, ThreadInput
+    """Give every unthreaded message a thread, merging threads a late parent links.
 
-    fresh = store.unthreaded()
-    if not fresh:
-        return 0
-
-    def as_input(row: dict[str, Any]) -> ThreadInput:
-        participants = frozenset([row["from_address"], *(row["to_addresses"] or [])]) - {""}
-        return ThreadInput(
-            key=int(row["id"]),
-            message_id=row["message_id"],
-            in_reply_to=row["in_reply_to"],
-            references=tuple(row["references"] or ()),
-            subject=row["subject"] or "",
-            participants=participants,
-            customer=row["from_address"] if row["direction"] == "in" else None,
-            date=_utc(row["date"]),
-            reply_token=row.get("reply_token"),
-        )
-
-    index = ThreadIndex.empty()
-    index.load((as_input(row), int(row["thread_id"])) for row in store.threaded())
-    update = index.add([as_input(r) for r in fresh], store.token_threads())
-    store.apply_threads(update.assigned, update.merges, update.new_roots)
-    return len(fresh)
+    A sync threads each batch as it stores it; this finishes anything stored unthreaded.
+    """
+    return store.thread_unthreaded()
 
 
 # -- detect -----------------------------------------------------------------
@@ -396,12 +379,6 @@ def signing_key(settings: Settings) -> str:
             "or sender.signing_key_block",
         )
     return key
-
-
-def _utc(value: datetime) -> datetime:
-    from datetime import UTC
-
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 # -- review actions (CLI and web app share them) ------------------------------
