@@ -14,11 +14,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    JSON,
     Connection,
+    DateTime,
     Engine,
     and_,
     bindparam,
@@ -360,13 +364,21 @@ class Store:
     ) -> int:
         if not rows:
             return 0
-        dialect_insert = _dialect_insert(self.dialect)
-        stmt = dialect_insert(table).on_conflict_do_nothing(index_elements=[key])
         if self.dialect == "sqlite":
             # sqlite3 sums the rows each statement of an executemany changed (skipped
-            # duplicates change none): a plain executemany, several times faster than
-            # SQLAlchemy's RETURNING batches.
-            return int(conn.execute(stmt, rows).rowcount)
+            # duplicates change none), and values converted here skip SQLAlchemy's
+            # per-value bind processing: several times faster for a batch of mail.
+            columns = tuple(rows[0])
+            sql, convert = _sqlite_insert(table, columns, key)
+            values = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
+            params = []
+            for row in rows:
+                param = list(values(row))
+                for i, f in convert:
+                    param[i] = f(param[i])
+                params.append(tuple(param))
+            return int(conn.exec_driver_sql(sql, params).rowcount)
+        stmt = _dialect_insert(self.dialect)(table).on_conflict_do_nothing(index_elements=[key])
         # RETURNING yields only the rows actually inserted, so duplicates are counted for free.
         return len(conn.execute(stmt.returning(table.c.id), rows).all())
 
@@ -514,7 +526,7 @@ class Store:
         if new_threads:
             # Same keys in every row: threads without messages yet get the defaults.
             keys = set().union(*new_threads.values())
-            conn.execute(insert(threads), [{k: t.get(k) for k in keys} for t in new_threads.values()])
+            self._insert_ignore(conn, threads, [{k: t.get(k) for k in keys} for t in new_threads.values()], "id")
         for source_id, target_id in merges.items():
             conn.execute(update(messages).where(messages.c.thread_id == source_id).values(thread_id=target_id))
             conn.execute(
@@ -1159,6 +1171,10 @@ def _sqlite_transactions(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=60000")
+        # A sync writes tens of MB in a run: a larger page cache and fewer, larger
+        # checkpoints save a tenth of its time (the WAL is still checkpointed at ~40 MB).
+        cur.execute("PRAGMA cache_size=-32768")
+        cur.execute("PRAGMA wal_autocheckpoint=10000")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -1201,6 +1217,38 @@ def _message_row(mailbox_id: int, m: StoredMessage, now: datetime) -> dict[str, 
         "tone": m.tone,
         "created_at": now,
     }
+
+
+def _sqlite_datetime(value: datetime | None) -> str | None:
+    """The text SQLAlchemy's SQLite DateTime stores (UTC, no offset), so it reads back the same."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.isoformat(" ", "microseconds")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:-6]  # without "+00:00"
+
+
+def _sqlite_json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+@lru_cache(maxsize=32)
+def _sqlite_insert(
+    table: Any, columns: tuple[str, ...], key: str
+) -> tuple[str, list[tuple[int, Callable[[Any], Any]]]]:
+    """``INSERT … ON CONFLICT DO NOTHING`` for these columns, and which values need converting how."""
+    convert: list[tuple[int, Callable[[Any], Any]]] = []
+    for i, name in enumerate(columns):
+        kind = table.c[name].type
+        if isinstance(kind, JSON):
+            convert.append((i, _sqlite_json))
+        elif isinstance(kind, DateTime):
+            convert.append((i, _sqlite_datetime))
+    names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    return f'INSERT INTO {table.name} ({names}) VALUES ({marks}) ON CONFLICT ("{key}") DO NOTHING', convert
 
 
 def _thread_summaries(rows: Iterable[tuple[Any, ...]], now: datetime) -> list[dict[str, Any]]:

@@ -57,6 +57,27 @@ def test_a_batch_rerun_stores_nothing_twice_and_advances_the_folder(any_store: S
     assert any_store.quarantine_list()[0]["reason"] == "no header block"
 
 
+def test_stored_fields_read_back_exactly_as_parsed(any_store: Store) -> None:
+    from sqlalchemy import select
+
+    from connectors.schema import messages
+
+    mailbox_id, _ = any_store.mailbox_state("mbox:/x", "INBOX")
+    message = stored(1, reply_to="m0@example.com")
+    any_store.save_batch(mailbox_id, uidvalidity=7, last_uid=1, highestmodseq=None, stored=[message], quarantined=[])
+    with any_store.engine.connect() as conn:
+        row = conn.execute(select(messages).where(messages.c.content_hash == "hash0001")).mappings().one()
+    p = message.parsed
+    date = row["date"] if row["date"].tzinfo else row["date"].replace(tzinfo=UTC)
+    assert date == p.date
+    assert (row["references"], row["to_addresses"], row["attachments"]) == (["m0@example.com"], list(p.to_addresses), [])
+    assert (row["message_id"], row["in_reply_to"], row["subject"], row["direction"]) == (
+        "m1@example.com", "m0@example.com", "Refund", "in",
+    )
+    assert any_store.frames()["messages"].empty  # not threaded: saved without the live threads
+    assert any_store.thread_unthreaded() == 1
+
+
 def seed_thread(store: Store) -> int:
     mailbox_id, _ = store.mailbox_state("mbox:/x", "INBOX")
     store.save_batch(mailbox_id, uidvalidity=7, last_uid=1, highestmodseq=None, stored=[stored(1)], quarantined=[])
