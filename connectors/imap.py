@@ -17,7 +17,7 @@ import imaplib
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
@@ -68,6 +68,15 @@ def _note_internaldate(received: dict[int, datetime], uid: int, head: bytes) -> 
         )
     except (KeyError, ValueError):
         pass
+
+
+def _nothing_new(status: FolderStatus, state: MailboxState) -> bool:
+    """Whether ``STATUS`` shows nothing after what the store holds (same UIDVALIDITY)."""
+    if status.uidvalidity != state.uidvalidity:
+        return False
+    if status.highestmodseq is not None and status.highestmodseq == state.highestmodseq:
+        return True
+    return status.uidnext <= state.last_uid + 1
 
 
 @lru_cache(maxsize=64)
@@ -189,15 +198,9 @@ class ImapSource:
         status = self._with_retry(folder, lambda: self._status(folder))
         restart = state is None or state.uidvalidity != status.uidvalidity
         last = 0 if restart or state is None else state.last_uid
-        if not restart and state is not None:
-            unchanged = (
-                status.highestmodseq is not None
-                and state.highestmodseq is not None
-                and status.highestmodseq == state.highestmodseq
-            )
-            if unchanged or status.uidnext <= last + 1:
-                log.debug("%s %s: nothing new", self.name, folder)
-                return
+        if state is not None and _nothing_new(status, state):
+            log.debug("%s %s: nothing new", self.name, folder)
+            return
         if restart:
             if state is not None:
                 log.warning(
@@ -238,6 +241,27 @@ class ImapSource:
                 raise
             except Exception as exc:  # noqa: BLE001 - classified right below
                 attempt = self._after_failure(folder, exc, attempt)
+
+    def unchanged(self, known: Mapping[str, MailboxState]) -> bool:
+        """True when no folder to sync has anything new since ``known``.
+
+        ``LIST`` and one ``STATUS`` per folder, the same test :meth:`fetch_new` makes
+        before fetching: a folder never synced, a new UIDVALIDITY or new UIDs make it False.
+
+        Args:
+            known: What the store remembers, by folder.
+
+        Raises:
+            SourceError: as :meth:`folders` and :meth:`fetch_new`.
+        """
+        for folder, _sent in self.folders():
+            state = known.get(folder)
+            if state is None:
+                return False
+            status = self._with_retry(folder, lambda f=folder: self._status(f))  # type: ignore[misc]
+            if not _nothing_new(status, state):
+                return False
+        return True
 
     def close(self) -> None:
         """Log out and close the socket; safe to call twice."""

@@ -52,6 +52,10 @@ from connectors.schema import (
     survey_responses,
     threads,
 )
+
+# SCHEMA_HEAD is known without Alembic, so opening an up-to-date store skips
+# importing it: a tenth of a second on every command.
+from connectors.store_peek import SCHEMA_HEAD
 from outreach.conversations import ThreadIndex, ThreadInput, ThreadUpdate
 from outreach.errors import DraftStateError, StoreError
 from outreach.models import Candidate, Quarantined, StoredMessage
@@ -63,10 +67,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-# The newest revision under migrations/versions (a test keeps it equal to
-# Alembic's head). Known without Alembic, so opening an up-to-date store skips
-# importing it: a tenth of a second on every command.
-SCHEMA_HEAD = "0001"
 _ADVISORY_SEND_LOCK = 0x6F757472  # "outr": one send budget for every worker
 
 # Transitions a reviewer or the pipeline may make; anything else is refused.

@@ -6,9 +6,9 @@ protocols (an IMAP client, an mbox reader, SendGrid, SMTP, the file outbox).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from outreach.models import OutgoingEmail, RawMessage, SendResult
 
@@ -62,6 +62,15 @@ class MessageSource(Protocol):
 
     def close(self) -> None:
         """Release connections and threads."""
+        ...
+
+
+@runtime_checkable
+class ChangeProbe(Protocol):
+    """A source that can tell cheaply whether anything arrived since the store's positions."""
+
+    def unchanged(self, known: Mapping[str, MailboxState]) -> bool:
+        """True when no folder has anything after ``known`` (folder → state)."""
         ...
 
 

@@ -105,3 +105,36 @@ def test_sync_killed_mid_run_stores_every_message_exactly_once(
     assert stored_total(db) == total
     assert count(db, "SELECT count(DISTINCT content_hash) FROM messages") == count(db, "SELECT count(*) FROM messages")
     assert count(db, "SELECT count(*) FROM quarantine") >= 1  # the sample's malformed messages
+
+
+def sync_showing_imports(env: dict[str, str], cwd: Path) -> tuple[str, set[str]]:
+    """Run a sync with ``-X importtime``: its output and the modules it imported."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "outreach.cli", "--config", str(REPO / "config" / "demo.toml"), "sync"],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    modules = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    return done.stdout, modules
+
+
+def test_a_sync_with_nothing_new_skips_the_store_layer_and_anything_pending_takes_the_full_path(
+    dovecot: Any, sample_messages: list[bytes], tmp_path: Path
+) -> None:
+    dovecot.append_many("INBOX", sample_messages[:40])
+    db = tmp_path / "store.db"
+    env = env_for(dovecot, db)
+    finish(sync(env, tmp_path))
+    out, modules = sync_showing_imports(env, tmp_path)
+    assert "0 fetched" in out
+    assert "sqlalchemy" not in modules and "outreach.mailparse" not in modules  # answered by the driver and STATUS
+    dovecot.append_many("INBOX", sample_messages[40:43])
+    out, modules = sync_showing_imports(env, tmp_path)
+    assert "3 fetched" in out and "sqlalchemy" in modules
+    assert stored_total(db) == 43
+    # A message left without its thread (stored by an older version, say) is threaded by the next sync.
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE messages SET thread_id = NULL WHERE id = (SELECT max(id) FROM messages)")
+    out, modules = sync_showing_imports(env, tmp_path)
+    assert "0 fetched" in out and "1 threaded" in out and "sqlalchemy" in modules
+    assert count(db, "SELECT count(*) FROM messages WHERE thread_id IS NULL") == 0
