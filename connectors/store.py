@@ -68,6 +68,7 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _ADVISORY_SEND_LOCK = 0x6F757472  # "outr": one send budget for every worker
+_ADVISORY_INGEST_LOCK = 0x6F757473  # batches of concurrent syncs are stored one at a time
 
 # Transitions a reviewer or the pipeline may make; anything else is refused.
 DRAFT_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -144,6 +145,8 @@ class LiveThreads:
 
     index: ThreadIndex
     tokens: dict[str, int]
+    seen_up_to: int = 0
+    """The largest message id taken in: a larger one in the store was written by another sync."""
 
 
 def _dialect_insert(dialect: str) -> Any:
@@ -321,8 +324,19 @@ class Store:
             The stored threads the batch joins or merges (their summaries need refreshing
             once the rows are in).
         """
-        for row, row_id in zip(rows, self._reserve_ids(conn, messages, len(rows)), strict=True):
+        if self.dialect == "postgresql":
+            # Batches take turns (SQLite's BEGIN IMMEDIATE does the same), so the check
+            # below sees every message another sync stored.
+            conn.execute(select(func.pg_advisory_xact_lock(_ADVISORY_INGEST_LOCK)))
+        if self._newest_message_id(conn) > live.seen_up_to:
+            # Another sync (``watch`` and a scheduled run, say) stored messages since this
+            # index was loaded: take them, and its merges, in before linking to them.
+            fresh = self.live_threads()
+            live.index, live.tokens, live.seen_up_to = fresh.index, fresh.tokens, fresh.seen_up_to
+        ids = self._reserve_ids(conn, messages, len(rows))
+        for row, row_id in zip(rows, ids, strict=True):
             row["id"] = row_id
+        live.seen_up_to = max(live.seen_up_to, *ids)
         update_ = live.index.add([_thread_input(r) for r in rows], live.tokens)
         resolved, touched = self._create_and_merge(conn, update_, now, rows)
         for placeholder in update_.new_roots:
@@ -427,9 +441,15 @@ class Store:
 
     def live_threads(self) -> LiveThreads:
         """The threading of every stored message, for :meth:`save_batch` to extend batch by batch."""
+        with self.engine.connect() as conn:
+            newest = self._newest_message_id(conn)  # first: whatever is stored later is loaded too
         index = ThreadIndex.empty()
         index.load((_thread_input(row), int(row["thread_id"])) for row in self.threaded())
-        return LiveThreads(index=index, tokens=self.token_threads())
+        return LiveThreads(index=index, tokens=self.token_threads(), seen_up_to=newest)
+
+    @staticmethod
+    def _newest_message_id(conn: Connection) -> int:
+        return int(conn.execute(select(func.coalesce(func.max(messages.c.id), 0))).scalar_one())
 
     def thread_unthreaded(self) -> int:
         """Give every message stored without a thread its thread; returns how many.

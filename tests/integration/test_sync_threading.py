@@ -136,3 +136,21 @@ def _threads_by_message(store: Store) -> dict[str, int]:
 
     with store.engine.connect() as conn:
         return {m: t for m, t in conn.execute(select(messages.c.message_id, messages.c.thread_id)).all()}
+
+
+def test_a_reply_finds_its_parent_stored_meanwhile_by_another_sync(any_store: Store) -> None:
+    other = Store.open(any_store.engine.url.render_as_string(hide_password=False))  # `watch` next to a scheduled sync
+    try:
+        mailbox_id, _ = any_store.mailbox_state("mbox:/x", "INBOX")
+        ours = any_store.live_threads()
+        theirs = other.live_threads()
+        parent = [StoredMessage("INBOX", 7, 1, "in", _parsed(1))]
+        other.save_batch(mailbox_id, uidvalidity=7, last_uid=1, highestmodseq=None, stored=parent, quarantined=[], threads=theirs)
+        reply = [StoredMessage("INBOX", 7, 2, "out", _parsed(2, refs=("m1@example.com",), sender="kim@northwind.example"))]
+        any_store.save_batch(mailbox_id, uidvalidity=7, last_uid=2, highestmodseq=None, stored=reply, quarantined=[], threads=ours)
+        by_message = _threads_by_message(any_store)
+        assert by_message["m2@example.com"] == by_message["m1@example.com"]
+        threads = any_store.frames()["threads"]
+        assert len(threads) == 1 and int(threads["message_count"].iloc[0]) == 2
+    finally:
+        other.close()
