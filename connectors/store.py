@@ -279,6 +279,11 @@ class Store:
             for q in quarantined
         ]
         with self.write() as conn:
+            if self.dialect == "postgresql" and threads is not None:
+                # Batches take turns (SQLite's BEGIN IMMEDIATE does the same): what this one
+                # finds already stored, and the newest id it threads against, cannot change
+                # under it while another sync stores its own batch.
+                conn.execute(select(func.pg_advisory_xact_lock(_ADVISORY_INGEST_LOCK)))
             fresh = self._not_stored(conn, stored)
             rows = [_message_row(mailbox_id, m, now) for m in fresh]
             touched: set[int] = set()
@@ -324,10 +329,6 @@ class Store:
             The stored threads the batch joins or merges (their summaries need refreshing
             once the rows are in).
         """
-        if self.dialect == "postgresql":
-            # Batches take turns (SQLite's BEGIN IMMEDIATE does the same), so the check
-            # below sees every message another sync stored.
-            conn.execute(select(func.pg_advisory_xact_lock(_ADVISORY_INGEST_LOCK)))
         if self._newest_message_id(conn) > live.seen_up_to:
             # Another sync (``watch`` and a scheduled run, say) stored messages since this
             # index was loaded: take them, and its merges, in before linking to them.
