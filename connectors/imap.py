@@ -242,11 +242,13 @@ class ImapSource:
             except Exception as exc:  # noqa: BLE001 - classified right below
                 attempt = self._after_failure(folder, exc, attempt)
 
-    def unchanged(self, known: Mapping[str, MailboxState]) -> bool:
-        """True when no folder to sync has anything new since ``known``.
+    def new_messages(self, known: Mapping[str, MailboxState]) -> int:
+        """How many messages a sync from ``known`` would fetch, at most; 0 exactly when none.
 
-        ``LIST`` and one ``STATUS`` per folder, the same test :meth:`fetch_new` makes
-        before fetching: a folder never synced, a new UIDVALIDITY or new UIDs make it False.
+        ``LIST`` and one ``STATUS`` per folder, with the test :meth:`fetch_new` makes before
+        fetching. New UIDs count as ``UIDNEXT`` minus the last stored UID (an upper bound:
+        some may have been expunged); a folder never synced or with a new UIDVALIDITY counts
+        all its messages.
 
         Args:
             known: What the store remembers, by folder.
@@ -254,14 +256,15 @@ class ImapSource:
         Raises:
             SourceError: as :meth:`folders` and :meth:`fetch_new`.
         """
+        total = 0
         for folder, _sent in self.folders():
             state = known.get(folder)
-            if state is None:
-                return False
             status = self._with_retry(folder, lambda f=folder: self._status(f))  # type: ignore[misc]
-            if not _nothing_new(status, state):
-                return False
-        return True
+            if state is None or status.uidvalidity != state.uidvalidity:
+                total += max(status.messages, 1)  # an empty folder still has a position to store
+            elif not _nothing_new(status, state):
+                total += max(status.uidnext - 1 - state.last_uid, 1)
+        return total
 
     def close(self) -> None:
         """Log out and close the socket; safe to call twice."""

@@ -16,13 +16,16 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors.store import Store
 from outreach.errors import ConfigError, OutreachError, ProviderError, ProviderOutcomeUnknown
 from outreach.models import Candidate
 from outreach.ports import MessageSource, Sender
 from outreach.settings import Settings
+
+if TYPE_CHECKING:
+    from outreach.ingest import BatchParser
 
 log = logging.getLogger("outreach.steps")
 
@@ -46,15 +49,28 @@ class SyncReport:
 
 
 def sync(
-    store: Store, source: MessageSource, settings: Settings, *, progress: Progress | None = None
+    store: Store,
+    source: MessageSource,
+    settings: Settings,
+    *,
+    progress: Progress | None = None,
+    parser: BatchParser | None = None,
 ) -> SyncReport:
     """Fetch what is new in every folder, store it, and thread it.
 
-    Each batch is stored with the folder's new position in one transaction,
-    so a run killed at any moment and rerun stores every message once.
+    Each batch is stored, threaded and the folder's new position recorded in one
+    transaction, so a run killed at any moment and rerun stores every message once.
+
+    Args:
+        store: The open store.
+        source: Where the mail comes from.
+        settings: All settings.
+        progress: Called with the number of messages of each stored batch.
+        parser: A parser the caller made (and closes), e.g. started early; by default
+            one is made, only once there is mail, and closed here.
     """
     report = SyncReport(source=source.name)
-    parser: Any = None  # the parser (and its process pool) loads only when there is mail
+    own_parser = parser is None
     live_threads = None
     try:
         for folder, _is_sent in source.folders():
@@ -68,6 +84,7 @@ def sync(
                 from outreach.ingest import BatchParser
 
                 parser = BatchParser(settings)
+            if live_threads is None:
                 live_threads = store.live_threads()
             # Batches are parsed in parallel but come back in fetch order, so
             # each one still advances the folder position in its own transaction.
@@ -90,7 +107,7 @@ def sync(
                 if progress:
                     progress(len(batch.messages))
     finally:
-        if parser is not None:
+        if own_parser and parser is not None:
             parser.close()
     report.threaded += thread_new_messages(store)
     __import__("flows.reply_steps").reply_steps.process_replies(store, settings)  # answers, stop automation, close the loop

@@ -201,8 +201,14 @@ class BatchParser:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _start(self) -> None:
-        """Start the pool in a background thread (once)."""
+    def start(self) -> None:
+        """Start the parser processes in the background now (once), not at the first large batch.
+
+        For a caller that knows plenty of mail is coming: the pool's half-second start
+        then overlaps whatever the caller does next. No-op with fewer than two workers.
+        """
+        if self.workers < 2 or self._broken:
+            return
         if self._boot is None:
             self._boot = threading.Thread(target=self._run_boot, name="outreach-parser-boot", daemon=True)
             self._boot.start()
@@ -294,7 +300,7 @@ class BatchParser:
                     yield settle()
                 yield (batch, *parse_batch(batch.messages, self.settings))
                 continue
-            self._start()
+            self.start()
             pending.append([batch, None, False])
             ship()
             limit = self.workers if self._booted.is_set() else self.BOOT_BACKLOG

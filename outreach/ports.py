@@ -69,8 +69,8 @@ class MessageSource(Protocol):
 class ChangeProbe(Protocol):
     """A source that can tell cheaply whether anything arrived since the store's positions."""
 
-    def unchanged(self, known: Mapping[str, MailboxState]) -> bool:
-        """True when no folder has anything after ``known`` (folder → state)."""
+    def new_messages(self, known: Mapping[str, MailboxState]) -> int:
+        """At most how many messages came after ``known`` (folder → state); 0 exactly when none."""
         ...
 
 

@@ -175,6 +175,21 @@ def test_incremental_fetch_gets_only_new_and_noop_is_one_round_trip(dovecot, sou
     assert source.round_trips - before == 1
 
 
+def test_new_messages_counts_what_a_sync_would_fetch_with_one_status_per_folder(dovecot, source) -> None:
+    dovecot.create_folder("Sent")
+    dovecot.append_many("INBOX", [synthetic(i) for i in range(1, 6)])
+    assert source.new_messages({}) == 5 + 1  # never synced: every message, and the empty Sent's position
+    inbox = state_after(list(source.fetch_new("INBOX", None, batch_size=10)))
+    sent = state_after(list(source.fetch_new("Sent", None, batch_size=10)))
+    known = {"INBOX": inbox, "Sent": sent}
+    before = source.round_trips
+    assert source.new_messages(known) == 0
+    assert source.round_trips - before == 3  # LIST and a STATUS per folder
+    dovecot.append_many("INBOX", [synthetic(6), synthetic(7)])
+    assert source.new_messages(known) == 2
+    assert source.new_messages({**known, "INBOX": MailboxState("INBOX", inbox.uidvalidity + 1, 5)}) == 7
+
+
 def test_state_from_an_interrupted_sync_resumes_after_last_uid(dovecot, source) -> None:
     dovecot.append_many("INBOX", [synthetic(i) for i in range(1, 8)])
     it = source.fetch_new("INBOX", None, batch_size=3)

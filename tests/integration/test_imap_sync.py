@@ -138,3 +138,16 @@ def test_a_sync_with_nothing_new_skips_the_store_layer_and_anything_pending_take
     out, modules = sync_showing_imports(env, tmp_path)
     assert "0 fetched" in out and "1 threaded" in out and "sqlalchemy" in modules
     assert count(db, "SELECT count(*) FROM messages WHERE thread_id IS NULL") == 0
+
+
+def test_a_large_first_sync_starts_its_parsers_early_and_stores_everything_once(
+    dovecot: Any, sample_messages: list[bytes], tmp_path: Path
+) -> None:
+    dovecot.append_many("INBOX", sample_messages)
+    db = tmp_path / "store.db"
+    env = {**env_for(dovecot, db), "OUTREACH_IMAP__BATCH_SIZE": "200", "OUTREACH_IMAP__PARSE_WORKERS": "2"}
+    out, err = sync(env, tmp_path).communicate(timeout=300)
+    assert f"{len(sample_messages)} fetched" in out, err[-2000:]
+    assert "in-process" not in err  # the parser processes ran (a failed start falls back, with a warning)
+    assert stored_total(db) == len(sample_messages)
+    assert count(db, "SELECT count(*) FROM messages WHERE thread_id IS NULL") == 0
