@@ -152,13 +152,19 @@ _MARKUP_RE = re.compile(
 _USUAL_MAXIMA = frozenset({5, 10, 100})
 
 _RANGE_TAIL = (
-    r"(?:\s*(?:stars?|sterne?n?)\b)?(?=\s*(?:$|[.!?,;:)\-–—…])|\s+(?:honestly|really|i'd\s+say|i\s+would\s+say|"
+    r"(?:\s*(?:stars?|sterne?n?)\b)?(?=\s*(?:$|[.!?,;:)\-–—…])|\s+(?:honestly|really|i'd\s+say|i\s+would\s+say|at\s+best|at\s+most|tops|höchstens|"
     r"i\s+think|i\s+guess|probably|maybe|tbh|for\s+me|ehrlich|würde\s+ich\s+sagen|denke\s+ich|wohl|vielleicht|"
     r"because|since|but|as|though|weil|aber|da|denn|obwohl)\b)"
 )
 _STRONG_RE = re.compile(
     # "between 2 and 3" anywhere in a sentence, unless a unit follows ("between 2 and 3 weeks").
     rf"\b(?:between|zwischen)\s+(?P<r1>{_NUM})\s+(?:and|und)\s+(?P<r2>{_NUM})\b{_RANGE_TAIL}"
+    # "2 or 3 out of 5", "7 to 8/10", "2 oder 3 Sterne": a range on the scale, however strong its form.
+    rf"|(?<![\w/.,§])(?P<q1>{_NUM})\s+(?:or|to|oder|bis)\s+(?P<q2>{_NUM})\s*(?="
+    rf"/\s*\d{{1,3}}(?![\d/])|\s(?:out\s+of|von|aus)\s+{_NUM}\b|\s?(?:stars?|sterne?n?)\b)"
+    rf"(?:/\s*\d{{1,3}}|\s(?:out\s+of|von|aus)\s+{_NUM}|\s?(?:stars?|sterne?n?))"
+    # … and a bare "2 or 3" that ends its clause or is hedged ("2 or 3 at best"), not "2 or 3 days".
+    rf"|(?<![\w/.,§])(?P<o1>{_NUM})\s+(?:or|oder)\s+(?P<o2>{_NUM})\b{_RANGE_TAIL}"
     rf"|(?<![\w/.,§])(?P<n>{_NUM})\s*(?:"
     rf"/\s*(?P<d1>\d{{1,3}})(?![\d/])"
     rf"|\s(?:out\s+of|von|aus)\s+(?P<d2>{_NUM})\b"
@@ -390,8 +396,11 @@ def _strong(segment: str, scale: Scale) -> tuple[list[_Found], str]:
     low, high = SCALES[scale]
 
     def take(match: re.Match[str]) -> str:
-        if match.group("r1"):
-            first, second = _number(match.group("r1").lower()), _number(match.group("r2").lower())
+        if match.group("r1") or match.group("q1") or match.group("o1"):
+            one, two = next(
+                (match.group(a), match.group(b)) for a, b in (("r1", "r2"), ("q1", "q2"), ("o1", "o2")) if match.group(a)
+            )
+            first, second = _number(one.lower()), _number(two.lower())
             if first is None or second is None:
                 return match.group(0)
             found.extend(_Found(v, None, ambiguous=first != second) for v in (first, second))

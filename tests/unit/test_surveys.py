@@ -156,7 +156,21 @@ RANGES: list[tuple[str, str]] = [
     ("7/8", "nps"),
     ("Somewhere 2 or 3", "csat"),
     ("2 or 3 honestly, the export still fails", "csat"),
+    ("2 or 3 out of 5", "csat"),
+    ("7 to 8/10", "nps"),
+    ("2 oder 3 Sterne", "csat"),
+    ("The service was 2 or 3 at best.", "csat"),
+    ("Maybe 2 or 3, the export fails", "csat"),
 ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("I called 2 or 3 times. 5", 5), ("Took 2 or 3 days. 4/5", 4), ("Gave up after 2 or 3 tries. Score 1", 1)],
+)
+def test_a_counted_range_is_no_vote_and_the_real_score_still_counts(text: str, expected: int) -> None:
+    reading = parse_score(text, "csat")
+    assert (reading.status, reading.score) == ("ok", expected)
 
 
 @pytest.mark.parametrize(("text", "scale"), RANGES)
