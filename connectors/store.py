@@ -329,7 +329,7 @@ class Store:
             The stored threads the batch joins or merges (their summaries need refreshing
             once the rows are in).
         """
-        if self._newest_message_id(conn) > live.seen_up_to:
+        if _largest_id(conn, messages) > live.seen_up_to:
             # Another sync (``watch`` and a scheduled run, say) stored messages since this
             # index was loaded: take them, and its merges, in before linking to them.
             fresh = self.live_threads()
@@ -363,7 +363,7 @@ class Store:
                     {"table": table.name, "n": count},
                 ).scalars()
             )
-        first = int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
+        first = _largest_id(conn, table) + 1
         return range(first, first + count)
 
     def touch_mailbox(self, mailbox_id: int, highestmodseq: int | None) -> None:
@@ -443,14 +443,10 @@ class Store:
     def live_threads(self) -> LiveThreads:
         """The threading of every stored message, for :meth:`save_batch` to extend batch by batch."""
         with self.engine.connect() as conn:
-            newest = self._newest_message_id(conn)  # first: whatever is stored later is loaded too
+            newest = _largest_id(conn, messages)  # first: whatever is stored later is loaded too
         index = ThreadIndex.empty()
         index.load((_thread_input(row), int(row["thread_id"])) for row in self.threaded())
         return LiveThreads(index=index, tokens=self.token_threads(), seen_up_to=newest)
-
-    @staticmethod
-    def _newest_message_id(conn: Connection) -> int:
-        return int(conn.execute(select(func.coalesce(func.max(messages.c.id), 0))).scalar_one())
 
     def thread_unthreaded(self) -> int:
         """Give every message stored without a thread its thread; returns how many.
@@ -527,22 +523,17 @@ class Store:
         for ref in set(update_.assigned.values()):
             if ref > 0:
                 resolved[ref] = merges.get(ref, ref)
-        created = {ids_by_root[r] for r in missing}
         new_threads: dict[int, dict[str, Any]] = {
-            tid: {"id": tid, "root_message_id": root, "updated_at": now}
-            for root, tid in ids_by_root.items() if tid in created
+            ids_by_root[root]: {"id": ids_by_root[root], "root_message_id": root, "updated_at": now} for root in missing
         }
+        created = set(new_threads)
         if rows is not None:
             for row in rows:
                 row["thread_id"] = resolved[update_.assigned[row["id"]]]
             ordered = sorted(
                 (r for r in rows if r["thread_id"] in created), key=lambda r: (r["thread_id"], r["date"], r["id"])
             )
-            for summary in _thread_summaries(
-                [(r["thread_id"], r["date"], r["subject"], r["from_address"], r["direction"], r["to_addresses"],
-                  r["auto_kind"]) for r in ordered],
-                now,
-            ):
+            for summary in _thread_summaries(map(itemgetter(*_SUMMARY_COLUMNS), ordered), now):
                 new_threads[summary.pop("tid")].update(summary)
         if new_threads:
             # Same keys in every row: threads without messages yet get the defaults.
@@ -569,10 +560,7 @@ class Store:
             found.extend(
                 tuple(r)
                 for r in conn.execute(
-                    select(
-                        messages.c.thread_id, messages.c.date, messages.c.subject, messages.c.from_address,
-                        messages.c.direction, messages.c.to_addresses, messages.c.auto_kind,
-                    )
+                    select(*(messages.c[name] for name in _SUMMARY_COLUMNS))
                     .where(messages.c.thread_id.in_(chunk))
                     .order_by(messages.c.thread_id, messages.c.date, messages.c.id)
                 )
@@ -1272,12 +1260,19 @@ def _sqlite_insert(
     return f'INSERT INTO {table.name} ({names}) VALUES ({marks}) ON CONFLICT ("{key}") DO NOTHING', convert
 
 
+# What a thread's summary is computed from, per message, in this order.
+_SUMMARY_COLUMNS = ("thread_id", "date", "subject", "from_address", "direction", "to_addresses", "auto_kind")
+
+
+def _largest_id(conn: Connection, table: Any) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
+
+
 def _thread_summaries(rows: Iterable[tuple[Any, ...]], now: datetime) -> list[dict[str, Any]]:
     """Each thread's summary from its messages.
 
     Args:
-        rows: ``(thread_id, date, subject, from_address, direction, to_addresses,
-            auto_kind)`` ordered by thread, date and id.
+        rows: Values of ``_SUMMARY_COLUMNS``, ordered by thread, date and id.
         now: The summaries' ``updated_at``.
 
     Returns:

@@ -195,11 +195,14 @@ class BatchParser:
 
     def close(self) -> None:
         """Stop the parser processes (pending batches are dropped)."""
+        self._stop_pool(wait=True)
+
+    def _stop_pool(self, *, wait: bool) -> None:
         if self._boot is not None:
             self._boot.join()
         pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=wait, cancel_futures=True)
 
     def start(self) -> None:
         """Start the parser processes in the background now (once), not at the first large batch.
@@ -249,11 +252,7 @@ class BatchParser:
     def _give_up_pool(self, reason: str) -> None:
         log.warning("%s; parsing the rest in-process", reason)
         self._broken = True
-        if self._boot is not None:
-            self._boot.join()
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        self._stop_pool(wait=False)
 
     def parse(
         self, batches: Iterable[FolderBatch]
