@@ -68,24 +68,9 @@ def _pss_kb(pid: int) -> int:
 
 def _tree_memory_kb(root: int) -> int:
     """Memory of ``root`` and every process under it (parser pool included), in KB (PSS)."""
-    parents: dict[int, int] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", encoding="ascii") as fh:
-                parents[int(entry.name)] = int(fh.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-    total, todo, seen = 0, [root], set()
-    while todo:
-        pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        total += _pss_kb(pid)
-        todo.extend(child for child, parent in parents.items() if parent == pid)
-    return total
+    from tests.servers.common import descendants
+
+    return sum(_pss_kb(pid) for pid in {root} | descendants(root))
 
 
 def _timed_child(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int, int, str]:

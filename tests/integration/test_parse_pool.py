@@ -18,6 +18,7 @@ from outreach.ingest import POOL_MIN_BATCH, BatchParser, parse_batch
 from outreach.models import RawMessage
 from outreach.ports import FolderBatch
 from outreach.settings import Settings
+from tests.servers.common import descendants
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -45,25 +46,6 @@ def _alive(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
-
-
-def _descendants(root: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found: set[int] = set()
-    todo = [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
 
 
 def test_pool_results_equal_in_process_results_in_fetch_order(sample_mbox: Path) -> None:
@@ -137,14 +119,14 @@ def test_sync_killed_while_the_pool_parses_leaves_no_parser_and_rerun_matches(sa
     helpers: set[int] = set()
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        helpers |= _descendants(proc.pid)
+        helpers |= descendants(proc.pid)
         try:
             if db.exists() and _count(db, "SELECT count(*) FROM messages") >= 2 * POOL_MIN_BATCH:
                 break
         except sqlite3.OperationalError:
             pass
         time.sleep(0.02)
-    helpers |= _descendants(proc.pid)
+    helpers |= descendants(proc.pid)
     assert proc.poll() is None, "sync finished before it could be killed: make the mailbox larger"
     assert len(helpers) >= 3, "fork server and two parsers expected while syncing"
     proc.send_signal(signal.SIGKILL)

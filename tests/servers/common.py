@@ -71,3 +71,23 @@ def tail(path: Path, lines: int = 60) -> str:
     except OSError as exc:
         return f"<no log at {path}: {exc}>"
     return "\n".join(text.splitlines()[-lines:])
+
+
+def descendants(root: int) -> set[int]:
+    """Every process under ``root`` (children, grandchildren…), read from ``/proc``."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found: set[int] = set()
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
