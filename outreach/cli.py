@@ -120,6 +120,9 @@ def _source(state: State, spec: str) -> Any:
     return make_source(state.settings, spec)
 
 
+_SYNC_COUNTS = ("fetched", "stored", "duplicates", "quarantined", "threaded")
+
+
 @app.command()
 def sync(
     ctx: typer.Context,
@@ -131,7 +134,7 @@ def sync(
     try:
         settled, new = _quick_look(state, src)
         if settled and new == 0:
-            counts = dict.fromkeys(("fetched", "stored", "duplicates", "quarantined", "threaded"), 0)
+            counts = dict.fromkeys(_SYNC_COUNTS, 0)
         else:
             from outreach.ingest import POOL_MIN_BATCH, BatchParser
 
@@ -144,7 +147,7 @@ def sync(
 
                 with _progress("Syncing", state) as advance:
                     report = steps.sync(state.store, src, state.settings, progress=advance, parser=parser)
-            counts = {k: getattr(report, k) for k in ("fetched", "stored", "duplicates", "quarantined", "threaded")}
+            counts = {k: getattr(report, k) for k in _SYNC_COUNTS}
     finally:
         src.close()
     _console().print(
