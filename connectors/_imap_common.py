@@ -23,6 +23,10 @@ from outreach.settings import ImapSettings
 
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
+TokenSource = str | Callable[[], str]
+"""An XOAUTH2 access token as given, or a callable returning a valid one at each login
+(:class:`connectors.oauth2.RefreshingToken`)."""
+
 
 def source_name(settings: ImapSettings) -> str:
     """Stable identity of an IMAP source: ``imap://user@host:port``."""
@@ -77,6 +81,28 @@ def check_transport(settings: ImapSettings) -> None:
 def xoauth2_string(user: str, token: str) -> bytes:
     """The SASL XOAUTH2 initial response (before base64, which imaplib adds)."""
     return f"user={user}\x01auth=Bearer {token}\x01\x01".encode()
+
+
+def access_token(token: TokenSource | None) -> str:
+    """The token to log in with now (a callable is asked each time: it renews expired ones).
+
+    Raises:
+        SourceError: the token could not be renewed (see :class:`connectors.oauth2.RefreshingToken`).
+    """
+    if callable(token):
+        return token()
+    return token or ""
+
+
+def auth_failed(name: str, settings: ImapSettings, token: TokenSource | None, exc: BaseException) -> SourceError:
+    """The error for a refused login, with a hint when a fixed access token has likely expired."""
+    problem = f"authentication failed ({settings.auth}): {exc}"
+    if settings.auth == "xoauth2" and not callable(token):
+        problem += (
+            "; access tokens expire after about an hour: set imap.oauth2_token_url, "
+            "imap.oauth2_client_id and imap.oauth2_refresh_token to renew them automatically"
+        )
+    return SourceError(name, problem)
 
 
 def xoauth2_authobject(user: str, token: str) -> Callable[[bytes], bytes]:
@@ -213,8 +239,11 @@ def is_retryable(exc: BaseException) -> bool:
     """Whether a new connection may succeed: network trouble yes, refusals no.
 
     Certificate failures are ``OSError`` subclasses but never retryable; server-side aborts
-    (``BYE``, dropped connection) are.
+    (``BYE``, dropped connection) are, and so is a :class:`SourceError` that says so (a
+    token endpoint that could not be reached).
     """
+    if isinstance(exc, SourceError):
+        return exc.retryable
     if isinstance(exc, ssl.SSLCertVerificationError):
         return False
     if isinstance(exc, (imaplib.IMAP4.abort, imaplib2.IMAP4.abort)):

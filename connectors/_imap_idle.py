@@ -19,6 +19,9 @@ from typing import Any
 import imaplib2
 
 from connectors._imap_common import (
+    TokenSource,
+    access_token,
+    auth_failed,
     backoff_delay,
     check_transport,
     connect_errors,
@@ -90,7 +93,8 @@ class IdleConnection:
         settings: The ``[imap]`` section.
         folder: Folder to EXAMINE and watch.
         password: LOGIN password (``auth = "login"``).
-        oauth2_token: Access token (``auth = "xoauth2"``).
+        oauth2_token: Access token, or a callable returning a valid one at each
+            :meth:`open` (``auth = "xoauth2"``).
     """
 
     def __init__(
@@ -99,7 +103,7 @@ class IdleConnection:
         folder: str,
         *,
         password: str | None = None,
-        oauth2_token: str | None = None,
+        oauth2_token: TokenSource | None = None,
     ) -> None:
         check_transport(settings)
         self.settings = settings
@@ -128,7 +132,8 @@ class IdleConnection:
         """Connect, authenticate and EXAMINE the folder.
 
         Raises:
-            SourceError: refused certificate, failed authentication, missing folder.
+            SourceError: refused certificate, failed authentication, missing folder, no
+                access token (``retryable`` when its endpoint could not be reached).
             OSError, imaplib2.IMAP4.abort: network trouble (retryable).
         """
         s = self.settings
@@ -148,10 +153,10 @@ class IdleConnection:
             if s.starttls and not s.ssl:
                 conn.starttls()  # the overridden ssl_wrap_socket verifies
             if s.auth == "xoauth2":
-                conn.authenticate("XOAUTH2", xoauth2_authobject(s.username, self._token or ""))
+                conn.authenticate("XOAUTH2", xoauth2_authobject(s.username, access_token(self._token)))
             else:
                 conn.login(s.username, self._password or "")
-        except imaplib2.IMAP4.abort:
+        except (imaplib2.IMAP4.abort, SourceError):
             self.close()
             raise
         except ssl.SSLError as exc:
@@ -159,7 +164,7 @@ class IdleConnection:
             raise SourceError(self.name, describe(exc)) from exc
         except imaplib2.IMAP4.error as exc:
             self.close()
-            raise SourceError(self.name, f"authentication failed ({s.auth}): {exc}") from exc
+            raise auth_failed(self.name, s, self._token, exc) from exc
         typ, data = conn.examine(quote(self.folder))
         if typ != "OK":
             self.close()
@@ -225,7 +230,7 @@ def watch(
     *,
     stop: threading.Event,
     password: str | None = None,
-    oauth2_token: str | None = None,
+    oauth2_token: TokenSource | None = None,
     folders: Sequence[str] | None = None,
     on_ready: Callable[[str], None] | None = None,
     backoff_base: float = 1.0,
@@ -234,8 +239,8 @@ def watch(
     """Watch folders with IMAP IDLE and call ``on_new(folder)`` soon after new mail arrives.
 
     One thread and one imaplib2 connection per folder. IDLE is renewed every
-    ``settings.idle_seconds`` (before the server's 29-minute limit). A dropped connection is
-    re-opened with exponential backoff and jitter, and ``on_new`` is then called once, since
+    ``settings.idle_seconds`` (before the server's 29-minute limit). A dropped connection (or
+    a token endpoint that cannot be reached) is re-opened with exponential backoff and jitter, and ``on_new`` is then called once, since
     mail may have arrived while disconnected. Blocks until ``stop`` is set, then closes every
     connection and joins every thread.
 
@@ -245,7 +250,7 @@ def watch(
             logged and watching goes on. Keep it quick or hand the work to another thread.
         stop: Set it to stop watching.
         password: LOGIN password.
-        oauth2_token: XOAUTH2 access token.
+        oauth2_token: XOAUTH2 access token, or a callable returning a valid one at each login.
         folders: Folders to watch; default ``settings.folders + settings.sent_folders``.
         on_ready: Called with the folder name each time its IDLE connection is (re)established.
         backoff_base: First reconnect delay in seconds.
@@ -277,13 +282,11 @@ def watch(
                 while not quit_all.is_set():
                     if idle.wait(settings.idle_seconds, quit_all):
                         _safe_call(on_new, folder)
-            except SourceError as exc:
-                log.error("%s: cannot watch: %s", idle.name, exc.problem)
-                fatal.append(exc)
-                quit_all.set()
             except Exception as exc:  # noqa: BLE001 - classified below
                 if not is_retryable(exc):
-                    fatal.append(SourceError(idle.name, describe(exc)))
+                    error = exc if isinstance(exc, SourceError) else SourceError(idle.name, describe(exc))
+                    log.error("%s: cannot watch: %s", idle.name, error.problem)
+                    fatal.append(error)
                     quit_all.set()
                 else:
                     delay = backoff_delay(attempt, backoff_base, backoff_cap)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import SecretStr
 
 from outreach.errors import ConfigError
 from outreach.ports import MessageSource, Sender
-from outreach.settings import Settings
+from outreach.settings import ImapSettings, Settings
+
+if TYPE_CHECKING:
+    from connectors._imap_common import TokenSource
 
 
 def secret(value: SecretStr | None, block: str, key: str) -> str | None:
@@ -23,6 +28,51 @@ def secret(value: SecretStr | None, block: str, key: str) -> str | None:
         raise ConfigError(key, f"Prefect Secret block {block!r} cannot be loaded: {exc}") from None
 
 
+def imap_credentials(imap: ImapSettings) -> tuple[str | None, TokenSource | None]:
+    """The LOGIN password, or the XOAUTH2 token (fixed, or renewed from a refresh token).
+
+    Raises:
+        ConfigError: naming the missing or conflicting setting.
+    """
+    if imap.auth == "login":
+        password = secret(imap.password, imap.password_block, "imap.password")
+        if password is None:
+            raise ConfigError("imap.password", "required for LOGIN; set OUTREACH_IMAP__PASSWORD or imap.password_block")
+        return password, None
+    fixed = secret(imap.oauth2_token, imap.oauth2_token_block, "imap.oauth2_token")
+    if not imap.oauth2_token_url:
+        if fixed is None:
+            raise ConfigError(
+                "imap.oauth2_token",
+                "required for XOAUTH2: set imap.oauth2_token_url, imap.oauth2_client_id and "
+                "OUTREACH_IMAP__OAUTH2_REFRESH_TOKEN (tokens renewed automatically), "
+                "or a fixed OUTREACH_IMAP__OAUTH2_TOKEN",
+            )
+        return None, fixed
+    if fixed is not None:
+        raise ConfigError(
+            "imap.oauth2_token", "set either a fixed access token or imap.oauth2_token_url (renewed tokens), not both"
+        )
+    if not imap.oauth2_client_id:
+        raise ConfigError("imap.oauth2_client_id", "required with imap.oauth2_token_url")
+    refresh = secret(imap.oauth2_refresh_token, imap.oauth2_refresh_token_block, "imap.oauth2_refresh_token")
+    if not refresh:
+        raise ConfigError(
+            "imap.oauth2_refresh_token",
+            "required with imap.oauth2_token_url; set OUTREACH_IMAP__OAUTH2_REFRESH_TOKEN or imap.oauth2_refresh_token_block",
+        )
+    from connectors.oauth2 import RefreshingToken
+
+    return None, RefreshingToken(
+        imap.oauth2_token_url,
+        client_id=imap.oauth2_client_id,
+        client_secret=secret(imap.oauth2_client_secret, imap.oauth2_client_secret_block, "imap.oauth2_client_secret"),
+        refresh_token=refresh,
+        scope=imap.oauth2_scope,
+        timeout=imap.timeout_seconds,
+    )
+
+
 def make_source(settings: Settings, spec: str) -> MessageSource:
     """``imap``, ``mbox:PATH`` or ``maildir:PATH`` → a message source."""
     from connectors.files import MaildirSource, MboxSource
@@ -37,12 +87,7 @@ def make_source(settings: Settings, spec: str) -> MessageSource:
             raise ConfigError("imap.host", "required to sync from IMAP (or use --source mbox:PATH)")
         from connectors.imap import ImapSource
 
-        password = secret(settings.imap.password, settings.imap.password_block, "imap.password")
-        token = secret(settings.imap.oauth2_token, settings.imap.oauth2_token_block, "imap.oauth2_token")
-        if settings.imap.auth == "login" and password is None:
-            raise ConfigError("imap.password", "required for LOGIN; set OUTREACH_IMAP__PASSWORD or imap.password_block")
-        if settings.imap.auth == "xoauth2" and token is None:
-            raise ConfigError("imap.oauth2_token", "required for XOAUTH2; set OUTREACH_IMAP__OAUTH2_TOKEN or imap.oauth2_token_block")
+        password, token = imap_credentials(settings.imap)
         return ImapSource(settings.imap, password=password, oauth2_token=token)
     raise ConfigError("--source", f"expected imap, mbox:PATH or maildir:PATH, got {spec!r}")
 

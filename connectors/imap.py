@@ -24,6 +24,9 @@ from typing import Any
 
 from connectors._imap_common import (
     FolderStatus,
+    TokenSource,
+    access_token,
+    auth_failed,
     backoff_delay,
     check_transport,
     connect_errors,
@@ -91,7 +94,8 @@ class ImapSource:
         settings: The ``[imap]`` section.
         password: The LOGIN password (from settings or a Prefect Secret block; the caller
             resolves blocks). Required when ``settings.auth == "login"``.
-        oauth2_token: An OAuth2 access token for XOAUTH2, when ``settings.auth == "xoauth2"``.
+        oauth2_token: For XOAUTH2 (``settings.auth == "xoauth2"``): an access token, or a
+            callable returning a valid one (asked at every login, so it can renew it).
         retries: Reconnect attempts after a dropped connection before giving up.
         backoff_base: First backoff delay in seconds (doubles per attempt, with jitter).
         backoff_cap: Longest backoff delay in seconds.
@@ -106,7 +110,7 @@ class ImapSource:
         settings: ImapSettings,
         *,
         password: str | None,
-        oauth2_token: str | None,
+        oauth2_token: TokenSource | None,
         retries: int = 5,
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
@@ -311,17 +315,16 @@ class ImapSource:
                     conn.starttls(tls_context(s))
         try:
             if s.auth == "xoauth2":
-                assert self._token is not None
-                conn.authenticate("XOAUTH2", xoauth2_authobject(s.username, self._token))
+                conn.authenticate("XOAUTH2", xoauth2_authobject(s.username, access_token(self._token)))
             else:
                 assert self._password is not None
                 conn.login(s.username, self._password)
-        except imaplib.IMAP4.abort:
+        except (imaplib.IMAP4.abort, SourceError):
             conn.shutdown()
             raise
         except imaplib.IMAP4.error as exc:
             conn.shutdown()
-            raise SourceError(self.name, f"authentication failed ({s.auth}): {exc}") from exc
+            raise auth_failed(self.name, s, self._token, exc) from exc
         typ, data = conn.capability()
         self.round_trips += 2
         self._capabilities = set(data[0].decode().upper().split()) if typ == "OK" else set()
@@ -358,8 +361,10 @@ class ImapSource:
         while True:
             try:
                 return action()
-            except SourceError:
-                raise
+            except SourceError as exc:
+                if not exc.retryable:
+                    raise
+                attempt = self._after_failure(where, exc, attempt)
             except Exception as exc:  # noqa: BLE001 - classified in _after_failure
                 attempt = self._after_failure(where, exc, attempt)
 

@@ -65,7 +65,7 @@ def watch(
     ] = None,
 ) -> None:
     """Watch the inbox with IMAP IDLE and sync as soon as mail arrives, until Ctrl-C or SIGTERM."""
-    from connectors.factory import secret
+    from connectors.factory import imap_credentials
     from connectors.imap import watch as imap_watch
 
     state = ctx.obj
@@ -73,8 +73,7 @@ def watch(
     imap = settings.imap
     if not imap.host:
         raise typer.BadParameter("set imap.host in the config to watch an inbox", param_hint="--config")
-    password = secret(imap.password, imap.password_block, "imap.password")
-    token = secret(imap.oauth2_token, imap.oauth2_token_block, "imap.oauth2_token")
+    password, token = imap_credentials(imap)
     if not folder:
         # The folders a sync would read: missing ones skipped, \Sent found by special use.
         from connectors.imap import ImapSource

@@ -38,11 +38,15 @@ class SourceError(OutreachError):
 
     Attributes:
         source: Which source (``imap://host:port/INBOX``, ``mbox:/path``).
+        problem: What went wrong, in one line.
+        retryable: Whether trying again later may succeed (a token endpoint that could
+            not be reached); refusals and bad settings are not.
     """
 
-    def __init__(self, source: str, problem: str) -> None:
+    def __init__(self, source: str, problem: str, *, retryable: bool = False) -> None:
         self.source = source
         self.problem = problem
+        self.retryable = retryable
         super().__init__(f"{source}: {problem}")
 
 

@@ -14,6 +14,7 @@ import tomllib
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -94,8 +95,28 @@ class ImapSettings(Section):
     password: SecretStr | None = Field(None, description="Secret: env OUTREACH_IMAP__PASSWORD.")
     password_block: str = Field("", description="Prefect Secret block holding the password.")
     auth: Literal["login", "xoauth2"] = Field("login", description="LOGIN or XOAUTH2.")
-    oauth2_token: SecretStr | None = Field(None, description="Secret: XOAUTH2 access token.")
+    oauth2_token: SecretStr | None = Field(
+        None, description="Secret: a fixed XOAUTH2 access token (expires in about an hour; see oauth2_token_url)."
+    )
     oauth2_token_block: str = Field("", description="Prefect Secret block holding the token.")
+    oauth2_token_url: str = Field(
+        "",
+        description="Token endpoint to renew XOAUTH2 access tokens from a refresh token "
+        "(Gmail: https://oauth2.googleapis.com/token; Microsoft 365: "
+        "https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token); empty: use oauth2_token as given.",
+    )
+    oauth2_client_id: str = Field("", description="OAuth client (application) id, for renewing tokens.")
+    oauth2_client_secret: SecretStr | None = Field(
+        None, description="Secret: OAuth client secret (none for a public client)."
+    )
+    oauth2_client_secret_block: str = Field("", description="Prefect Secret block holding the client secret.")
+    oauth2_refresh_token: SecretStr | None = Field(None, description="Secret: OAuth refresh token of the mailbox.")
+    oauth2_refresh_token_block: str = Field("", description="Prefect Secret block holding the refresh token.")
+    oauth2_scope: str = Field(
+        "",
+        description="Scopes asked for when renewing (Microsoft 365: "
+        "'https://outlook.office.com/IMAP.AccessAsUser.All offline_access'; Gmail: empty).",
+    )
     ssl: bool = Field(True, description="Implicit TLS (port 993).")
     starttls: bool = Field(False, description="Upgrade a plain connection with STARTTLS.")
     ca_file: str = Field("", description="CA bundle to verify the server; empty: system CAs.")
@@ -112,6 +133,19 @@ class ImapSettings(Section):
     idle_seconds: int = Field(
         1500, ge=60, le=1740, description="Re-IDLE before the server's 29-minute limit."
     )
+
+    @field_validator("oauth2_token_url")
+    @classmethod
+    def _https_token_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme == "https" and parts.hostname:
+            return value
+        if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "::1", "localhost"):
+            return value  # a local token service (tests, a sidecar)
+        raise ValueError("must be an https:// URL: the refresh token and client secret are sent to it")
 
 
 class SendgridSettings(Section):
@@ -443,6 +477,8 @@ SECRET_KEYS: frozenset[tuple[str, str]] = frozenset(
     {
         ("imap", "password"),
         ("imap", "oauth2_token"),
+        ("imap", "oauth2_client_secret"),
+        ("imap", "oauth2_refresh_token"),
         ("sendgrid", "api_key"),
         ("smtp", "password"),
         ("sender", "signing_key"),

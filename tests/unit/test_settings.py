@@ -72,6 +72,13 @@ def test_outreach_config_env_selects_the_file(tmp_path: Path, monkeypatch: pytes
         ("[sender]\nprovider = 'pigeon'\n", "sender.provider", "sendgrid"),
         ("[[capacity.agents]]\ntimezone = 'UTC'\n", "capacity.agents.0.name", "missing"),
         ("[imap]\npassword = 'hunter2'\n", "imap.password", "secrets are not read from the config file"),
+        ("[imap]\noauth2_refresh_token = '1//x'\n", "imap.oauth2_refresh_token", "secrets are not read"),
+        ("[imap]\noauth2_client_secret = 'x'\n", "imap.oauth2_client_secret", "secrets are not read"),
+        (
+            "[imap]\noauth2_token_url = 'http://oauth2.example.com/token'\n",
+            "imap.oauth2_token_url",
+            "must be an https:// URL",
+        ),
     ],
 )
 def test_bad_config_names_key_and_problem(tmp_path: Path, text: str, key: str, problem: str) -> None:
@@ -93,3 +100,40 @@ def test_staff_by_address_and_domain() -> None:
     assert s.is_staff("Help@Acme.com")
     assert s.is_staff("joe@staff.acme.com")
     assert not s.is_staff("joe@customer.com")
+
+
+_XOAUTH2 = {"host": "imap.gmail.com", "username": "support@acme.com", "auth": "xoauth2"}
+_RENEWING = {
+    **_XOAUTH2, "oauth2_token_url": "https://oauth2.googleapis.com/token", "oauth2_client_id": "id-1",
+    "oauth2_refresh_token": "1//r",
+}
+
+
+@pytest.mark.parametrize(
+    ("imap", "key", "problem"),
+    [
+        ({**_XOAUTH2}, "imap.oauth2_token", "OUTREACH_IMAP__OAUTH2_REFRESH_TOKEN"),
+        ({**_RENEWING, "oauth2_token": "ya29.x"}, "imap.oauth2_token", "not both"),
+        ({**_RENEWING, "oauth2_client_id": ""}, "imap.oauth2_client_id", "required with imap.oauth2_token_url"),
+        ({**_RENEWING, "oauth2_refresh_token": None}, "imap.oauth2_refresh_token", "required"),
+        ({"host": "imap.acme.com", "username": "u"}, "imap.password", "required for LOGIN"),
+    ],
+)
+def test_imap_credentials_that_cannot_work_name_the_setting(imap: dict[str, object], key: str, problem: str) -> None:
+    from connectors.factory import imap_credentials
+
+    with pytest.raises(ConfigError) as info:
+        imap_credentials(Settings(imap=imap).imap)
+    assert info.value.key == key
+    assert problem in info.value.problem
+
+
+def test_imap_credentials_renew_tokens_when_a_token_url_is_set() -> None:
+    from connectors.factory import imap_credentials
+    from connectors.oauth2 import RefreshingToken
+
+    assert imap_credentials(Settings(imap={**_XOAUTH2, "oauth2_token": "ya29.x"}).imap) == (None, "ya29.x")
+    password, token = imap_credentials(Settings(imap=_RENEWING).imap)
+    assert password is None and isinstance(token, RefreshingToken)
+    assert token.name == "oauth2 token endpoint https://oauth2.googleapis.com/token"
+    assert token.renewals == 0  # nothing asked before the first login
