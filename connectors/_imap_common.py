@@ -232,6 +232,35 @@ def uid_set(uids: Sequence[int]) -> str:
     return ",".join(parts)
 
 
+def size_bounded_chunks(
+    uids: Sequence[int], sizes: dict[int, int], count: int, max_bytes: int, small: int
+) -> list[list[int]]:
+    """UIDs, in order, cut into fetches of at most ``count`` messages and ``max_bytes`` bytes.
+
+    Args:
+        uids: Ascending UIDs to fetch.
+        sizes: Sizes of the larger messages; every other one counts as ``small`` (the
+            ``LARGER`` bound they were found under), so no fetch can exceed ``max_bytes``
+            unless one message alone does: that one is fetched on its own.
+        count: Most messages per fetch.
+        max_bytes: Most bytes per fetch.
+        small: The size an unlisted message counts as.
+    """
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    total = 0
+    for uid in uids:
+        size = sizes.get(uid, small)
+        if current and (len(current) >= count or total + size > max_bytes):
+            chunks.append(current)
+            current, total = [], 0
+        current.append(uid)
+        total += size
+    if current:
+        chunks.append(current)
+    return chunks
+
+
 # --- failures -------------------------------------------------------------------------------------
 
 

@@ -35,7 +35,7 @@ class MboxSource:
         return [(self.path.name, False)]
 
     def fetch_new(
-        self, folder: str, state: MailboxState | None, batch_size: int
+        self, folder: str, state: MailboxState | None, batch_size: int, max_bytes: int | None = None
     ) -> Iterator[FolderBatch]:
         uidvalidity = self.path.stat().st_ino or 1
         start = state.last_uid if state and state.uidvalidity == uidvalidity else 0
@@ -46,14 +46,18 @@ class MboxSource:
             raise SourceError(self.name, f"cannot read: {exc}") from exc
         try:
             batch = FolderBatch(folder=folder, uidvalidity=uidvalidity, last_uid=start)
+            held = 0
             for uid, key in enumerate(keys, start=1):
                 if uid <= start:
                     continue
-                batch.messages.append(RawMessage(folder, uidvalidity, uid, box.get_bytes(key)))
-                batch.last_uid = uid
-                if len(batch.messages) >= batch_size:
+                data = box.get_bytes(key)
+                if _full(batch, held + len(data), batch_size, max_bytes):
                     yield batch
-                    batch = FolderBatch(folder=folder, uidvalidity=uidvalidity, last_uid=uid)
+                    batch = FolderBatch(folder=folder, uidvalidity=uidvalidity, last_uid=batch.last_uid)
+                    held = 0
+                batch.messages.append(RawMessage(folder, uidvalidity, uid, data))
+                batch.last_uid = uid
+                held += len(data)
             if batch.messages or batch.last_uid != start or state is None:
                 yield batch
         finally:
@@ -86,29 +90,42 @@ class MaildirSource:
         return names
 
     def fetch_new(
-        self, folder: str, state: MailboxState | None, batch_size: int
+        self, folder: str, state: MailboxState | None, batch_size: int, max_bytes: int | None = None
     ) -> Iterator[FolderBatch]:
         box = self._box() if folder == "INBOX" else self._box().get_folder(folder)
         sent = folder.lower() in self.sent
         # Walk in a stable order; position is only a label, dedupe is by content hash.
         keys = sorted(box.keys())
         batch = FolderBatch(folder=folder, uidvalidity=1)
+        held = 0
         for uid, key in enumerate(keys, start=1):
             try:
                 data = box.get_bytes(key)
             except (OSError, KeyError):
                 continue  # delivered and removed while we walked: the next sync sees the truth
+            if _full(batch, held + len(data), batch_size, max_bytes):
+                yield batch
+                batch = FolderBatch(folder=folder, uidvalidity=1, last_uid=batch.last_uid)
+                held = 0
             batch.messages.append(
                 RawMessage(folder, 1, uid, data, sent_folder=sent, received_at=_delivered_at(key))
             )
             batch.last_uid = uid
-            if len(batch.messages) >= batch_size:
-                yield batch
-                batch = FolderBatch(folder=folder, uidvalidity=1, last_uid=uid)
+            held += len(data)
         yield batch
 
     def close(self) -> None:
         """Nothing stays open between batches."""
+
+
+def _full(batch: FolderBatch, with_next: int, batch_size: int, max_bytes: int | None) -> bool:
+    """Whether ``batch`` is complete before the next message (``with_next``: its bytes with it).
+
+    A message larger than ``max_bytes`` still gets a batch: its own.
+    """
+    if not batch.messages:
+        return False
+    return len(batch.messages) >= batch_size or (max_bytes is not None and with_next > max_bytes)
 
 
 def _delivered_at(key: str) -> datetime | None:

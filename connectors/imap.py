@@ -35,6 +35,7 @@ from connectors._imap_common import (
     parse_list,
     parse_status,
     quote,
+    size_bounded_chunks,
     source_name,
     tls_context,
     uid_set,
@@ -51,6 +52,7 @@ __all__ = ["IdleConnection", "ImapSource", "watch"]
 log = logging.getLogger("outreach.imap")
 
 _UID = re.compile(rb"\bUID (\d+)")
+_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 
 
 def _note_internaldate(received: dict[int, datetime], uid: int, head: bytes) -> None:
@@ -177,7 +179,7 @@ class ImapSource:
         return wanted
 
     def fetch_new(
-        self, folder: str, state: MailboxState | None, batch_size: int
+        self, folder: str, state: MailboxState | None, batch_size: int, max_bytes: int | None = None
     ) -> Iterator[FolderBatch]:
         """Yield batches of messages newer than ``state``, in UID order.
 
@@ -190,7 +192,10 @@ class ImapSource:
         Args:
             folder: Folder name as returned by :meth:`folders`.
             state: What the store remembers, or ``None`` for a first sync.
-            batch_size: Messages per ``UID FETCH`` (and per yielded batch).
+            batch_size: Most messages per ``UID FETCH`` (and per yielded batch).
+            max_bytes: Most bytes per ``UID FETCH``, by the sizes the server reports (one
+                ``SEARCH LARGER`` finds the messages worth measuring); a message larger
+                than this is fetched on its own. None: count only.
 
         Raises:
             SourceError: folder missing, authentication refused, certificate rejected, or
@@ -226,8 +231,8 @@ class ImapSource:
                     log.warning("%s %s: UIDVALIDITY changed mid-sync", self.name, folder)
                     uidvalidity, last = current, 0
                 uids = self._search_after(last)
-                for start in range(0, len(uids), batch_size):
-                    chunk = uids[start : start + batch_size]
+                chunks = self._chunks(uids, last, batch_size, max_bytes)
+                for index, chunk in enumerate(chunks):
                     messages = self._fetch(folder, uidvalidity, chunk, sent)
                     attempt = 0
                     last = chunk[-1]
@@ -235,7 +240,7 @@ class ImapSource:
                     # Only the final batch carries HIGHESTMODSEQ: were an earlier one stored
                     # with it and the sync then interrupted, the next sync would see an
                     # "unchanged" folder and skip the rest.
-                    final = start + batch_size >= len(uids)
+                    final = index == len(chunks) - 1
                     modseq = status.highestmodseq if final else None
                     yield FolderBatch(folder, uidvalidity, messages, last, modseq)
                 log.info("%s %s: fetched %d messages", self.name, folder, fetched)
@@ -423,6 +428,36 @@ class ImapSource:
         data = self._command(self._examined or "?", conn.uid("SEARCH", f"UID {last + 1}:*"))
         # "n:*" always matches the highest UID, even when it is below n.
         return sorted(u for u in (int(x) for x in b" ".join(data).split()) if u > last)
+
+    def _chunks(self, uids: list[int], last: int, count: int, max_bytes: int | None) -> list[list[int]]:
+        """``uids`` cut into fetches of at most ``count`` messages and ``max_bytes`` bytes.
+
+        Support mail is mostly small, but a screenshot or a log file makes one message
+        megabytes: batches by count alone could hold gigabytes. Messages at most
+        ``max_bytes / count`` bytes count as that much; the larger ones (``SEARCH LARGER``)
+        are measured with ``RFC822.SIZE``, so a folder of small mail costs one extra round trip.
+        """
+        if not uids:
+            return []
+        if max_bytes is None:
+            return [uids[i : i + count] for i in range(0, len(uids), count)]
+        small = max(1, max_bytes // count)
+        conn = self.connection()
+        found = self._command(self._examined or "?", conn.uid("SEARCH", f"UID {last + 1}:* LARGER {small}"))
+        wanted = set(uids)
+        large = sorted(u for u in (int(x) for x in b" ".join(found).split()) if u in wanted)
+        sizes: dict[int, int] = {}
+        if large:
+            for item in self._command(self._examined or "?", conn.uid("FETCH", uid_set(large), "(RFC822.SIZE)")):
+                line = item[0] if isinstance(item, tuple) else item
+                if not isinstance(line, bytes):
+                    continue
+                uid, size = _UID.search(line), _SIZE.search(line)
+                if uid and size:
+                    sizes[int(uid.group(1))] = int(size.group(1))
+            for uid in large:
+                sizes.setdefault(uid, max_bytes)  # no size reported: fetch it on its own
+        return size_bounded_chunks(uids, sizes, count, max_bytes, small)
 
     def _fetch(self, folder: str, uidvalidity: int, uids: list[int], sent: bool) -> list[RawMessage]:
         conn = self.connection()

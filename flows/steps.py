@@ -76,7 +76,7 @@ def sync(
         for folder, _is_sent in source.folders():
             report.folders += 1
             mailbox_id, state = store.mailbox_state(source.name, folder)
-            batches = iter(source.fetch_new(folder, state, settings.imap.batch_size))
+            batches = iter(source.fetch_new(folder, state, settings.imap.batch_size, settings.imap.batch_bytes))
             first = next(batches, None)
             if first is None:
                 continue

@@ -88,7 +88,10 @@ def _with_tone(stored: list[StoredMessage]) -> list[StoredMessage]:
 # -- parallel parsing ---------------------------------------------------------
 
 POOL_MIN_BATCH = 200
-"""Smaller batches are parsed in the calling process: shipping them costs more than it saves."""
+"""Smaller batches are parsed in the calling process: shipping them costs more than it saves..."""
+
+POOL_MIN_BYTES = 2 * 1024 * 1024
+"""...unless they are this large: a few messages with attachments cost as much to parse as hundreds."""
 
 _MAX_WORKERS = 4  # the main process stores, fetches and threads: more parsers only queue up
 _PARENT_POLL_SECONDS = 0.2
@@ -157,13 +160,15 @@ class BatchParser:
 
     Each batch advances a folder's position when it is stored, so results
     come back strictly in the order the batches were fetched. The pool starts
-    only when a batch is large enough to be worth shipping; small batches
-    (and every batch when ``workers`` is 1) are parsed in this process.
+    only when a batch is large enough to be worth shipping (by messages or
+    bytes); small batches (and every batch when ``workers`` is 1) are parsed
+    in this process.
 
     The pool starts in the background (its fork server loads the parser and
     the tone model, about a second): meanwhile fetching goes on and up to
-    ``BOOT_BACKLOG`` batches wait for it. Once it runs, at most ``workers + 1``
-    batches are in flight, so memory stays bounded. A pool that cannot start
+    ``BOOT_BACKLOG`` batches (``BOOT_BACKLOG_BYTES`` at most) wait for it.
+    Once it runs, at most ``workers + 1`` batches are in flight, so memory
+    stays bounded. A pool that cannot start
     or a parser process that dies (out of memory, killed) is not fatal: the
     batches are parsed here and the rest of the run stays in-process.
 
@@ -175,7 +180,10 @@ class BatchParser:
     """
 
     BOOT_BACKLOG = 16
-    """Batches fetched ahead while the pool starts (16 × 500 messages: a few MB)."""
+    """Batches fetched ahead while the pool starts (16 × 500 messages: a few MB)..."""
+
+    BOOT_BACKLOG_BYTES = 64 * 1024 * 1024
+    """...and at most this many bytes of them (mail with attachments fills batches by size)."""
 
     def __init__(self, settings: Settings, workers: int | None = None) -> None:
         self.settings = settings
@@ -261,7 +269,7 @@ class BatchParser:
         from collections import deque
         from concurrent.futures.process import BrokenProcessPool
 
-        # [batch, future or None, shipped?]: unshipped batches wait for the pool.
+        # [batch, future or None, shipped?, bytes]: unshipped batches wait for the pool.
         pending: deque[list[Any]] = deque()
 
         def ship() -> None:
@@ -284,7 +292,7 @@ class BatchParser:
             if not pending[0][2]:
                 self._booted.wait()
                 ship()
-            batch, job, _ = pending.popleft()
+            batch, job, _, _ = pending.popleft()
             if job is not None:
                 try:
                     stored, bad = job.result()
@@ -294,16 +302,20 @@ class BatchParser:
             return (batch, *parse_batch(batch.messages, self.settings))
 
         for batch in batches:
-            if self.workers < 2 or self._broken or len(batch.messages) < POOL_MIN_BATCH:
+            size = sum(len(m.data) for m in batch.messages)
+            if self.workers < 2 or self._broken or (len(batch.messages) < POOL_MIN_BATCH and size < POOL_MIN_BYTES):
                 while pending:  # in order: everything already in flight goes first
                     yield settle()
                 yield (batch, *parse_batch(batch.messages, self.settings))
                 continue
             self.start()
-            pending.append([batch, None, False])
+            pending.append([batch, None, False, size])
             ship()
-            limit = self.workers if self._booted.is_set() else self.BOOT_BACKLOG
-            while len(pending) > limit:
+            while pending and (
+                len(pending) > self.workers
+                if self._booted.is_set()
+                else len(pending) > self.BOOT_BACKLOG or sum(e[3] for e in pending) > self.BOOT_BACKLOG_BYTES
+            ):
                 yield settle()
         while pending:
             yield settle()

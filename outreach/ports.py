@@ -55,9 +55,13 @@ class MessageSource(Protocol):
         ...
 
     def fetch_new(
-        self, folder: str, state: MailboxState | None, batch_size: int
+        self, folder: str, state: MailboxState | None, batch_size: int, max_bytes: int | None = None
     ) -> Iterator[FolderBatch]:
-        """Yield batches of messages newer than ``state`` (all when ``None``)."""
+        """Yield batches of messages newer than ``state`` (all when ``None``).
+
+        A batch holds at most ``batch_size`` messages and, unless one message alone is
+        larger, at most ``max_bytes`` bytes (None: no byte bound).
+        """
         ...
 
     def close(self) -> None:

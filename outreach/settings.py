@@ -123,6 +123,13 @@ class ImapSettings(Section):
     folders: list[str] = Field(default_factory=lambda: ["INBOX"], description="Customer mail.")
     sent_folders: list[str] = Field(default_factory=lambda: ["Sent"], description="Staff replies.")
     batch_size: int = Field(500, ge=1, description="Messages fetched per UID FETCH.")
+    batch_megabytes: int = Field(
+        16,
+        ge=1,
+        le=1024,
+        description="Most megabytes fetched per batch (any source); a larger message is fetched on its own. "
+        "Bounds memory when mail carries attachments.",
+    )
     parse_workers: int = Field(
         0,
         ge=0,
@@ -133,6 +140,11 @@ class ImapSettings(Section):
     idle_seconds: int = Field(
         1500, ge=60, le=1740, description="Re-IDLE before the server's 29-minute limit."
     )
+
+    @property
+    def batch_bytes(self) -> int:
+        """``batch_megabytes`` in bytes."""
+        return self.batch_megabytes * 1024 * 1024
 
     @field_validator("oauth2_token_url")
     @classmethod

@@ -41,6 +41,37 @@ def test_mbox_fetches_in_batches_then_only_new(tmp_path: Path) -> None:
     assert b"Body 5" in new[0].messages[0].data
 
 
+def padded(n: int, size: int) -> bytes:
+    """Message ``n`` with a body of about ``size`` bytes (an attachment, say)."""
+    return message(n).replace(f"Body {n}".encode(), f"Body {n} ".encode() + b"x" * size)
+
+
+@pytest.mark.parametrize("kind", ["mbox", "maildir"])
+def test_file_sources_bound_batches_by_bytes_too(tmp_path: Path, kind: str) -> None:
+    sizes = [10, 10, 600_000, 10, 500_000, 1_500_000, 10, 10]
+    if kind == "mbox":
+        box: mailbox.Mailbox = mailbox.mbox(str(tmp_path / "box.mbox"))
+    else:
+        box = mailbox.Maildir(str(tmp_path / "md"))
+    keys = [box.add(padded(n, size)) for n, size in enumerate(sizes)]
+    box.flush()
+    source = MboxSource(tmp_path / "box.mbox") if kind == "mbox" else MaildirSource(tmp_path / "md")
+    folder = "box.mbox" if kind == "mbox" else "INBOX"
+
+    batches = [b for b in source.fetch_new(folder, None, batch_size=3, max_bytes=1_000_000) if b.messages]
+
+    got = [m.data for b in batches for m in b.messages]
+    if kind == "maildir":  # a Maildir walks its files in name order
+        order = sorted(range(len(keys)), key=lambda i: keys[i])
+        sizes = [sizes[i] for i in order]
+    assert [len(d) for d in got] == [len(padded(0, s)) for s in sizes]  # every message once
+    for batch in batches:
+        held = sum(len(m.data) for m in batch.messages)
+        assert held <= 1_000_000 or len(batch.messages) == 1
+        assert len(batch.messages) <= 3
+    assert [m.uid for b in batches for m in b.messages] == list(range(1, 9))
+
+
 def test_missing_mbox_is_a_source_error(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="no such mbox"):
         MboxSource(tmp_path / "nope.mbox")

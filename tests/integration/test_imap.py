@@ -116,6 +116,57 @@ def test_first_fetch_gets_all_messages_in_batches(dovecot, source) -> None:
     assert [m.sent_folder for b in sent for m in b.messages] == [True]
 
 
+def with_attachment(n: int, size: int) -> bytes:
+    """A message carrying a base64 attachment of about ``size`` bytes (a screenshot, a log)."""
+    line = b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3\r\n"
+    return (
+        f"From: Customer {n} <customer{n}@example.test>\r\nTo: support@example.test\r\n"
+        f"Subject: Screenshot {n}\r\nMessage-ID: <big{n}@example.test>\r\n"
+        "Date: Mon, 2 Mar 2026 11:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nSee the attached screenshot.\r\n"
+        '--b\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename="s.png"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+    ).encode() + line * (size // len(line)) + b"--b--\r\n"
+
+
+def test_batches_stay_under_the_byte_bound_when_mail_carries_attachments(dovecot, source) -> None:
+    """Batches by count alone could hold gigabytes of attachments; sizes bound them too."""
+    mailbox = [synthetic(i) for i in range(1, 6)] + [with_attachment(6, 700_000), synthetic(7)]
+    mailbox += [with_attachment(8, 300_000), with_attachment(9, 300_000), with_attachment(10, 2_500_000)]
+    mailbox += [synthetic(i) for i in range(11, 15)]
+    dovecot.append_many("INBOX", mailbox)
+    cap = 1_000_000
+
+    batches = list(source.fetch_new("INBOX", None, batch_size=6, max_bytes=cap))
+
+    assert [m.data for b in batches for m in b.messages] == mailbox  # each once, in order
+    sizes = [sum(len(m.data) for m in b.messages) for b in batches]
+    for batch, size in zip(batches, sizes, strict=True):
+        assert size <= cap or len(batch.messages) == 1, sizes  # only a message alone may exceed it
+    # Unmeasured (small) messages count as cap / batch_size = 166 kB each: five of them, then
+    # 700 kB + one small, then 300 + 300 kB, the 2.5 MB one alone, four small.
+    assert [len(b.messages) for b in batches] == [5, 2, 2, 1, 4]
+    assert [b.last_uid for b in batches] == [5, 7, 9, 10, 14]
+    assert [b.highestmodseq is None for b in batches] == [True, True, True, True, False]
+    # Without a byte bound the same messages come in batches of six.
+    unbounded = list(source.fetch_new("INBOX", None, batch_size=6))
+    assert [len(b.messages) for b in unbounded] == [6, 6, 2]
+    assert [m.data for b in unbounded for m in b.messages] == mailbox
+
+
+def test_a_byte_bound_costs_one_search_when_all_mail_is_small(dovecot, source) -> None:
+    dovecot.append_many("INBOX", [synthetic(i) for i in range(1, 8)])
+    source.folders()
+    before = source.round_trips
+    list(source.fetch_new("INBOX", None, batch_size=3))
+    count_only = source.round_trips - before
+    before = source.round_trips
+    batches = list(source.fetch_new("INBOX", None, batch_size=3, max_bytes=16 * 1024 * 1024))
+    assert source.round_trips - before == count_only + 1  # SEARCH LARGER found nothing to measure
+    assert [len(b.messages) for b in batches] == [3, 3, 1]
+
+
 @pytest.mark.parametrize("offset", [timedelta(hours=-1, minutes=-30), timedelta(hours=5, minutes=45)])
 def test_fetch_carries_the_servers_internaldate_with_its_offset(dovecot, source, offset) -> None:
     # INTERNALDATE dates mail whose own Date header is missing or broken.

@@ -9,12 +9,13 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from outreach.ingest import POOL_MIN_BATCH, BatchParser, parse_batch
+from outreach.ingest import POOL_MIN_BATCH, POOL_MIN_BYTES, BatchParser, parse_batch
 from outreach.models import RawMessage
 from outreach.ports import FolderBatch
 from outreach.settings import Settings
@@ -40,6 +41,17 @@ def _raws(mbox_path: Path, limit: int) -> list[RawMessage]:
     return [RawMessage("INBOX", 7, i + 1, d, False, when) for i, d in enumerate(datas)]
 
 
+def _with_attachment(n: int, size: int) -> bytes:
+    line = b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3\r\n"
+    return (
+        f"From: c{n}@example.com\r\nTo: support@northwind.example\r\nSubject: Log {n}\r\n"
+        f"Message-ID: <log{n}@example.com>\r\nDate: Thu, 5 Mar 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n'
+        "The export fails, log attached.\r\n--b\r\nContent-Type: application/octet-stream\r\n"
+        'Content-Disposition: attachment; filename="export.log"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+    ).encode() + line * (size // len(line)) + b"--b--\r\n"
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
@@ -58,6 +70,9 @@ def test_pool_results_equal_in_process_results_in_fetch_order(sample_mbox: Path)
         chunk = raws[start : start + size]
         batches.append(FolderBatch("INBOX", 7, chunk, chunk[-1].uid))
         start += size
+    # Three messages with attachments: few, but as much to ship and parse as hundreds.
+    heavy = [RawMessage("INBOX", 7, 9000 + n, _with_attachment(n, POOL_MIN_BYTES // 2), False, None) for n in range(3)]
+    batches.insert(2, FolderBatch("INBOX", 7, heavy, heavy[-1].uid))
     worker_pids: set[int] = set()
     with BatchParser(settings, workers=2) as parser:
         got = []
@@ -65,7 +80,7 @@ def test_pool_results_equal_in_process_results_in_fetch_order(sample_mbox: Path)
             got.append((batch, stored, bad))
             if parser._pool is not None:
                 worker_pids |= set(parser._pool._processes)
-        assert parser.pooled == 4, "every large batch goes to the pool, small ones stay here"
+        assert parser.pooled == 5, "every large batch (by count or bytes) goes to the pool, small ones stay here"
     assert [b for b, _, _ in got] == batches
     for batch, stored, bad in got:
         assert (stored, bad) == parse_batch(batch.messages, settings)
@@ -75,6 +90,32 @@ def test_pool_results_equal_in_process_results_in_fetch_order(sample_mbox: Path)
     while any(_alive(p) for p in worker_pids) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(_alive(p) for p in worker_pids), "parser processes outlived the parser"
+
+
+def test_batches_read_ahead_while_the_pool_starts_are_bounded_by_bytes(sample_mbox: Path) -> None:
+    settings = Settings(team={"domains": ["northwind.example"]})
+    raws = _raws(sample_mbox, POOL_MIN_BATCH * 4)
+    batches = [
+        FolderBatch("INBOX", 7, raws[i : i + POOL_MIN_BATCH], raws[i + POOL_MIN_BATCH - 1].uid)
+        for i in range(0, len(raws), POOL_MIN_BATCH)
+    ]
+    one_batch = sum(len(m.data) for m in batches[0].messages)
+    pulled: list[int] = []
+
+    def source() -> Iterator[FolderBatch]:
+        for number, batch in enumerate(batches, 1):
+            pulled.append(number)
+            yield batch
+
+    parser = BatchParser(settings, workers=2)
+    parser.BOOT_BACKLOG_BYTES = one_batch + one_batch // 2  # room for one batch and a half
+    with parser:
+        results = parser.parse(source())
+        first, _, _ = next(results)
+        # Two batches exceed the bound: the first result was awaited before a third was read.
+        assert first is batches[0] and len(pulled) == 2
+        assert [b for b, _, _ in results] == batches[1:]
+        assert parser.pooled == 4
 
 
 def test_one_worker_never_starts_a_pool(sample_mbox: Path) -> None:
