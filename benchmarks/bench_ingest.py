@@ -8,7 +8,9 @@ Measured in one run against the same server and mailbox:
   SQLite), as a ratio to both, with its peak memory: the process's own (max RSS from
   ``wait4``) and the sum over it and its parser processes (PSS sampled from ``/proc``);
   the project's bytecode is compiled first, as an installed package has it;
-- a sync with nothing new: the whole process, and the step alone in-process.
+- a sync with nothing new: the whole process, and the step alone in-process;
+- peak memory syncing a folder of mail with attachments (about 300 MB), with batches
+  bounded by ``imap.batch_megabytes`` and, for comparison, by message count alone.
 
 The mailbox is the sample generator's conversations, repeated with fresh Message-IDs
 until it holds 20,000 messages (so threading and parsing see realistic mail).
@@ -27,8 +29,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 MESSAGES = int(os.environ.get("OUTREACH_BENCH_INGEST_MESSAGES", "20000"))
+ATTACHED = int(os.environ.get("OUTREACH_BENCH_ATTACHED_MESSAGES", "150"))
+ATTACHMENT_BYTES = 2_000_000
 REPO = Path(__file__).resolve().parent.parent
 _MID = re.compile(rb"<([^<>@\s]+)@")
 
@@ -204,6 +209,7 @@ def run() -> list[str]:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
+        attached = _attachment_memory(user, tmp, env)
     finally:
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -224,4 +230,28 @@ def run() -> list[str]:
         f"sync with nothing new: whole process {noop:.2f} s (median of 5), the step itself {step_noop * 1000:.0f} ms (target < 0.5 s)"
     )
     lines.append(f"last line of the sync: {out.strip().splitlines()[-1] if out.strip() else '-'}")
+    lines.append(attached)
     return lines
+
+
+def _attachment_memory(user: Any, tmp: Path, env: dict[str, str]) -> str:
+    """Peak memory of a sync of mail with attachments, batches bounded by bytes vs by count alone."""
+    from tests.servers.common import mail_with_attachment
+
+    messages = [mail_with_attachment(n, ATTACHMENT_BYTES, domain="bench.example") for n in range(ATTACHED)]
+    for start in range(0, len(messages), 25):
+        user.append_many("Attached", messages[start : start + 25])
+    size = sum(map(len, messages)) / 1e6
+    argv = [sys.executable, "-m", "outreach.cli", "sync"]
+    peaks = []
+    for megabytes in ("8", "1024"):  # the default, and in effect no byte bound (a 300 MB folder)
+        db = tmp / f"attached-{megabytes}.db"
+        run_env = {**env, "OUTREACH_STORE__URL": f"sqlite:///{db}", "OUTREACH_IMAP__FOLDERS": '["Attached"]',
+                   "OUTREACH_IMAP__BATCH_MEGABYTES": megabytes}
+        elapsed, _rss, tree, _out = _timed_child(argv, run_env, tmp)
+        peaks.append((tree, elapsed))
+    (bounded, took), (by_count, _) = peaks
+    return (
+        f"mail with attachments: {ATTACHED} messages, {size:.0f} MB: peak {bounded} MB PSS with "
+        f"8 MB batches, the default ({took:.1f} s; target < 300 MB), {by_count} MB by message count alone"
+    )

@@ -182,7 +182,7 @@ class BatchParser:
     BOOT_BACKLOG = 16
     """Batches fetched ahead while the pool starts (16 × 500 messages: a few MB)..."""
 
-    BOOT_BACKLOG_BYTES = 64 * 1024 * 1024
+    BOOT_BACKLOG_BYTES = 32 * 1024 * 1024
     """...and at most this many bytes of them (mail with attachments fills batches by size)."""
 
     def __init__(self, settings: Settings, workers: int | None = None) -> None:

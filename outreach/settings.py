@@ -124,7 +124,7 @@ class ImapSettings(Section):
     sent_folders: list[str] = Field(default_factory=lambda: ["Sent"], description="Staff replies.")
     batch_size: int = Field(500, ge=1, description="Messages fetched per UID FETCH.")
     batch_megabytes: int = Field(
-        16,
+        8,
         ge=1,
         le=1024,
         description="Most megabytes fetched per batch (any source); a larger message is fetched on its own. "

@@ -20,6 +20,7 @@ from connectors.imap import IdleConnection, ImapSource, watch
 from outreach.errors import SourceError
 from outreach.ports import FolderBatch, MailboxState
 from outreach.settings import ImapSettings
+from tests.servers.common import mail_with_attachment
 
 pytestmark = pytest.mark.integration
 
@@ -116,24 +117,10 @@ def test_first_fetch_gets_all_messages_in_batches(dovecot, source) -> None:
     assert [m.sent_folder for b in sent for m in b.messages] == [True]
 
 
-def with_attachment(n: int, size: int) -> bytes:
-    """A message carrying a base64 attachment of about ``size`` bytes (a screenshot, a log)."""
-    line = b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3\r\n"
-    return (
-        f"From: Customer {n} <customer{n}@example.test>\r\nTo: support@example.test\r\n"
-        f"Subject: Screenshot {n}\r\nMessage-ID: <big{n}@example.test>\r\n"
-        "Date: Mon, 2 Mar 2026 11:00:00 +0000\r\nMIME-Version: 1.0\r\n"
-        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
-        "--b\r\nContent-Type: text/plain\r\n\r\nSee the attached screenshot.\r\n"
-        '--b\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename="s.png"\r\n'
-        "Content-Transfer-Encoding: base64\r\n\r\n"
-    ).encode() + line * (size // len(line)) + b"--b--\r\n"
-
-
 def test_batches_stay_under_the_byte_bound_when_mail_carries_attachments(dovecot, source) -> None:
     """Batches by count alone could hold gigabytes of attachments; sizes bound them too."""
-    mailbox = [synthetic(i) for i in range(1, 6)] + [with_attachment(6, 700_000), synthetic(7)]
-    mailbox += [with_attachment(8, 300_000), with_attachment(9, 300_000), with_attachment(10, 2_500_000)]
+    mailbox = [synthetic(i) for i in range(1, 6)] + [mail_with_attachment(6, 700_000), synthetic(7)]
+    mailbox += [mail_with_attachment(8, 300_000), mail_with_attachment(9, 300_000), mail_with_attachment(10, 2_500_000)]
     mailbox += [synthetic(i) for i in range(11, 15)]
     dovecot.append_many("INBOX", mailbox)
     cap = 1_000_000

@@ -19,7 +19,7 @@ from outreach.ingest import POOL_MIN_BATCH, POOL_MIN_BYTES, BatchParser, parse_b
 from outreach.models import RawMessage
 from outreach.ports import FolderBatch
 from outreach.settings import Settings
-from tests.servers.common import descendants
+from tests.servers.common import descendants, mail_with_attachment
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -41,17 +41,6 @@ def _raws(mbox_path: Path, limit: int) -> list[RawMessage]:
     return [RawMessage("INBOX", 7, i + 1, d, False, when) for i, d in enumerate(datas)]
 
 
-def _with_attachment(n: int, size: int) -> bytes:
-    line = b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3\r\n"
-    return (
-        f"From: c{n}@example.com\r\nTo: support@northwind.example\r\nSubject: Log {n}\r\n"
-        f"Message-ID: <log{n}@example.com>\r\nDate: Thu, 5 Mar 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n"
-        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n'
-        "The export fails, log attached.\r\n--b\r\nContent-Type: application/octet-stream\r\n"
-        'Content-Disposition: attachment; filename="export.log"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
-    ).encode() + line * (size // len(line)) + b"--b--\r\n"
-
-
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
@@ -71,7 +60,7 @@ def test_pool_results_equal_in_process_results_in_fetch_order(sample_mbox: Path)
         batches.append(FolderBatch("INBOX", 7, chunk, chunk[-1].uid))
         start += size
     # Three messages with attachments: few, but as much to ship and parse as hundreds.
-    heavy = [RawMessage("INBOX", 7, 9000 + n, _with_attachment(n, POOL_MIN_BYTES // 2), False, None) for n in range(3)]
+    heavy = [RawMessage("INBOX", 7, 9000 + n, mail_with_attachment(n, POOL_MIN_BYTES // 2), False, None) for n in range(3)]
     batches.insert(2, FolderBatch("INBOX", 7, heavy, heavy[-1].uid))
     worker_pids: set[int] = set()
     with BatchParser(settings, workers=2) as parser:

@@ -91,3 +91,17 @@ def descendants(root: int) -> set[int]:
                 found.add(child)
                 todo.append(child)
     return found
+
+
+def mail_with_attachment(n: int, size: int, *, domain: str = "example.test") -> bytes:
+    """Message ``n`` from a customer carrying a base64 attachment of about ``size`` bytes (a log, a screenshot)."""
+    line = b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3\r\n"
+    return (
+        f"From: Customer {n} <customer{n}@{domain}>\r\nTo: support@northwind.example\r\n"
+        f"Subject: Export fails ({n})\r\nMessage-ID: <attached{n}@{domain}>\r\n"
+        "Date: Mon, 2 Mar 2026 11:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nThe export fails again, the log is attached.\r\n"
+        '--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename="export.log"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+    ).encode() + line * max(1, size // len(line)) + b"--b--\r\n"
