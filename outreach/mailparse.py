@@ -57,6 +57,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 
 import html2text
 
+from outreach.attachment_bodies import drop_attachment_bodies
 from outreach.autoreply import classify_lowercase
 from outreach.errors import MessageParseError
 from outreach.language import guess_language
@@ -308,7 +309,7 @@ def html_to_text(html: str) -> str:
 
 def _reject_non_mail(data: bytes) -> None:
     """Raise MessageParseError when the bytes are obviously not a message."""
-    if not data or not data.strip():
+    if not data or data.isspace():  # not strip(): that copies the whole message
         raise MessageParseError("empty message")
     head = data[:8]
     for magic, reason in _BINARY_MAGIC:
@@ -819,7 +820,7 @@ def _parse(
         raise MessageParseError("no header block: the first line is not a header field")
     if _OBS_FIELD_RE.match(body_bytes[:100]):
         body_bytes = _fix_obsolete_fields(body_bytes)
-    msg = _parse_mime(body_bytes)
+    msg = _parse_mime(drop_attachment_bodies(body_bytes))
     every, first = _header_lists(msg)
     if not _MAIL_HEADERS.intersection(first):
         raise MessageParseError("no mail headers (From, To, Subject, Date, Message-ID...)")
