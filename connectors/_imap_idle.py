@@ -240,9 +240,10 @@ def watch(
 
     One thread and one imaplib2 connection per folder. IDLE is renewed every
     ``settings.idle_seconds`` (before the server's 29-minute limit). A dropped connection (or
-    a token endpoint that cannot be reached) is re-opened with exponential backoff and jitter, and ``on_new`` is then called once, since
-    mail may have arrived while disconnected. Blocks until ``stop`` is set, then closes every
-    connection and joins every thread.
+    a token endpoint that cannot be reached) is re-opened with exponential backoff and
+    jitter, and ``on_new`` is then called once, since mail may have arrived while
+    disconnected. Blocks until ``stop`` is set, then closes every connection and joins
+    every thread.
 
     Args:
         settings: The ``[imap]`` section.

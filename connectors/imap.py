@@ -246,9 +246,9 @@ class ImapSource:
                 log.info("%s %s: fetched %d messages", self.name, folder, fetched)
                 self._unselect()
                 return
-            except SourceError:
-                raise
             except Exception as exc:  # noqa: BLE001 - classified right below
+                if isinstance(exc, SourceError) and not exc.retryable:
+                    raise
                 attempt = self._after_failure(folder, exc, attempt)
 
     def new_messages(self, known: Mapping[str, MailboxState]) -> int:
@@ -366,11 +366,9 @@ class ImapSource:
         while True:
             try:
                 return action()
-            except SourceError as exc:
-                if not exc.retryable:
-                    raise
-                attempt = self._after_failure(where, exc, attempt)
             except Exception as exc:  # noqa: BLE001 - classified in _after_failure
+                if isinstance(exc, SourceError) and not exc.retryable:
+                    raise
                 attempt = self._after_failure(where, exc, attempt)
 
     # --- commands ---------------------------------------------------------------------------------
