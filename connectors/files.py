@@ -169,5 +169,16 @@ class FileOutbox:
             raise ProviderError(self.name, f"cannot write {target.name}: {exc.strerror}", retryable=True) from exc
         return SendResult(self.name, target.name)
 
+    def verify(self) -> str:
+        """Check the outbox folder can be created and written (a test file, removed at once)."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".check-")
+            os.close(fd)
+            os.unlink(tmp)
+        except OSError as exc:
+            raise ProviderError(self.name, f"cannot write to {self.path}: {exc.strerror}") from exc
+        return f"writes .eml files to {self.path}"
+
     def close(self) -> None:
         """Nothing to release."""

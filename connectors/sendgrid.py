@@ -169,6 +169,23 @@ class SendgridSender:
         assert last is not None
         raise last
 
+    def verify(self) -> str:
+        """Ask SendGrid which permissions the API key has (``GET /v3/scopes``); it must send mail."""
+        try:
+            response = self._client().client.scopes.get()
+        except Exception as exc:  # noqa: BLE001 - classified below, re-raised as ProviderError
+            error = self._classify(exc)
+            if isinstance(error, ProviderOutcomeUnknown):  # nothing was being sent: just no answer
+                error = ProviderError(PROVIDER, f"no answer from {self.settings.api_host} ({type(exc).__name__})")
+            raise error from None
+        try:
+            scopes = json.loads(response.body or b"{}").get("scopes") or []
+        except (ValueError, AttributeError):
+            raise ProviderError(PROVIDER, "unreadable answer to GET /v3/scopes") from None
+        if "mail.send" not in scopes:
+            raise ProviderError(PROVIDER, "the API key lacks the mail.send permission")
+        return f"API key accepted by {self.settings.api_host} (mail.send allowed)"
+
     def _backoff(self, attempt: int) -> float:
         # Full jitter: parallel senders that failed together do not retry together.
         ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)

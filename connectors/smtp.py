@@ -108,6 +108,18 @@ class SmtpSender:
                 raise _reply_error(code, text, "recipient refused")
             return SendResult(PROVIDER, email.message_id)
 
+    def verify(self) -> str:
+        """Connect, negotiate TLS and log in as a send would, then QUIT without sending."""
+        s = self.settings
+        conn = self._connect()
+        try:
+            conn.quit()
+        except (smtplib.SMTPException, OSError):
+            conn.close()
+        security = "TLS" if s.ssl else "STARTTLS" if s.starttls else "no TLS"
+        login = f", logged in as {s.username}" if s.username else ", no login"
+        return f"{s.host}:{s.port} answered ({security}{login})"
+
     def _live_connection(self) -> smtplib.SMTP:
         """The kept-alive connection if the server still answers NOOP, else a new one."""
         if self._conn is not None:

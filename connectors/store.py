@@ -1154,14 +1154,14 @@ def _make_engine(url: str, *, echo: bool) -> Engine:
     try:
         engine = create_engine(url, **kwargs)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
-        raise StoreError(f"cannot open store {_redact_url(url)}: {exc}") from exc
+        raise StoreError(f"cannot open store {redact_url(url)}: {exc}") from exc
     if engine.dialect.name == "sqlite":
         _sqlite_transactions(engine)
     try:
         with engine.connect():
             pass
     except OperationalError as exc:
-        raise StoreError(f"cannot connect to store {_redact_url(url)}: {exc.orig}") from exc
+        raise StoreError(f"cannot connect to store {redact_url(url)}: {exc.orig}") from exc
     return engine
 
 
@@ -1192,7 +1192,8 @@ def _sqlite_transactions(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def _redact_url(url: str) -> str:
+def redact_url(url: str) -> str:
+    """The store URL without its password, for messages and logs."""
     from sqlalchemy.engine import make_url
 
     try:
@@ -1335,5 +1336,5 @@ def reset_all(store: Store) -> None:
             conn.execute(delete(table))
 
 
-__all__ = ["DRAFT_TRANSITIONS", "BatchOutcome", "LiveThreads", "Store", "reset_all", "utcnow"]
+__all__ = ["DRAFT_TRANSITIONS", "BatchOutcome", "LiveThreads", "Store", "redact_url", "reset_all", "utcnow"]
 _ = (agents,)

@@ -526,7 +526,9 @@ def main(argv: list[str] | None = None) -> int:
 
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="outreach", standalone_mode=False)
+        # Without standalone mode click *returns* the code of a ``typer.Exit`` (1 from
+        # ``templates check``, ``check``…) instead of raising it; commands return None.
+        code = command.main(args=argv, prog_name="outreach", standalone_mode=False)
     except ConfigError as exc:
         sys.stderr.write(f"outreach: config error: {exc}\n")
         return 2
@@ -541,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -20,9 +20,41 @@ log = logging.getLogger("outreach.ops")
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``serve`` and ``watch`` to the ``outreach`` command line."""
+    """Add ``check``, ``serve`` and ``watch`` to the ``outreach`` command line."""
+    app.command("check")(check)
     app.command("serve")(serve)
     app.command("watch")(watch)
+
+
+_MARKS = {"ok": "[green]ok[/]", "failed": "[red]FAILED[/]", "skipped": "[dim]skipped[/]"}
+
+
+def check(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Check the config against the real systems: store, mailbox login and folders, sender, links, templates.
+
+    Sends nothing and changes nothing on the mailbox. Exit code 1 when any check fails.
+    """
+    from connectors.preflight import run_checks
+
+    state = ctx.obj
+    results = run_checks(state.settings)
+    if as_json:
+        import json
+
+        typer.echo(json.dumps([{"check": r.name, "outcome": r.outcome, "detail": r.detail} for r in results], indent=2))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="outreach check", show_header=False)
+        for r in results:
+            table.add_row(r.name, _MARKS[r.outcome], r.detail)
+        Console().print(table, highlight=False)
+    if any(r.outcome == "failed" for r in results):
+        raise typer.Exit(1)
 
 
 def serve(

@@ -91,6 +91,17 @@ class Sender(Protocol):
         """
         ...
 
+    def verify(self) -> str:
+        """Check that sending could work (reach the provider, log in), sending nothing.
+
+        Returns:
+            One line saying what was checked.
+
+        Raises:
+            ProviderError: what stands in the way.
+        """
+        ...
+
     def close(self) -> None:
         """Release connections."""
         ...

@@ -84,6 +84,9 @@ def test_templates_check_fails_on_a_broken_template(
     code, out = run("templates", "check")
     assert code == 1
     assert "problem:" in out and "no_such_variable" in out
+    from outreach.cli import main
+
+    assert main(["--config", CONFIG, "templates", "check"]) == 1  # the console entry keeps the code too
 
 
 def test_cli_approve_matches_the_web_rules_and_audit(store: Store, seeded: Seeded) -> None:
