@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
@@ -12,6 +14,8 @@ from outreach.settings import ImapSettings, Settings
 
 if TYPE_CHECKING:
     from connectors._imap_common import TokenSource
+
+log = logging.getLogger(__name__)
 
 
 def secret(value: SecretStr | None, block: str, key: str) -> str | None:
@@ -70,7 +74,38 @@ def imap_credentials(imap: ImapSettings) -> tuple[str | None, TokenSource | None
         refresh_token=refresh,
         scope=imap.oauth2_scope,
         timeout=imap.timeout_seconds,
+        on_rotate=_keep_refresh_token(imap),
     )
+
+
+def _keep_refresh_token(imap: ImapSettings) -> Callable[[str], None]:
+    """Where a rotated refresh token goes: back into its Prefect Secret block, or a warning.
+
+    Microsoft issues a new refresh token with every renewal and the first one expires after
+    90 days; kept in its block, the newest one is what the next run starts from.
+    """
+    block = imap.oauth2_refresh_token_block
+    if imap.oauth2_refresh_token is None and block:
+
+        def save(token: str) -> None:
+            from prefect.blocks.system import Secret
+
+            Secret(value=token).save(block, overwrite=True)
+            log.info("imap.oauth2_refresh_token_block %r: renewed refresh token kept", block)
+
+        return save
+    warned: list[bool] = []
+
+    def warn(_token: str) -> None:
+        if not warned:
+            warned.append(True)
+            log.warning(
+                "the token endpoint issued a new refresh token; the configured one may expire "
+                "(Microsoft: after 90 days). Keep it in a Prefect Secret block "
+                "(imap.oauth2_refresh_token_block) to have the newest one kept automatically"
+            )
+
+    return warn
 
 
 def make_source(settings: Settings, spec: str) -> MessageSource:

@@ -31,8 +31,9 @@ class RefreshingToken:
     """A callable that returns a valid access token, renewing it before it expires.
 
     Safe to call from several threads (``watch`` logs in once per folder): one renewal
-    serves them all. A renewed refresh token (Microsoft rotates them) replaces the old one
-    for the rest of the process.
+    serves them all. A renewed refresh token (Microsoft rotates them, and the one first
+    configured expires after 90 days) replaces the old one for the rest of the process and
+    is handed to ``on_rotate``, which can keep it (a Prefect Secret block).
 
     Args:
         token_url: The provider's token endpoint.
@@ -44,6 +45,8 @@ class RefreshingToken:
         renew_before: Renew this many seconds before the current token expires, so a
             token never runs out between being handed over and the login using it.
         clock: Monotonic seconds (tests pass their own).
+        on_rotate: Called with a new refresh token when the endpoint issues one; its
+            failure is logged and renewing goes on with the new token in memory.
 
     Raises:
         SourceError: from a call, when no token can be had. ``retryable`` is True when
@@ -62,6 +65,7 @@ class RefreshingToken:
         timeout: float = 30.0,
         renew_before: float = 120.0,
         clock: Callable[[], float] = time.monotonic,
+        on_rotate: Callable[[str], None] | None = None,
     ) -> None:
         parts = urlsplit(token_url)
         self.name = f"oauth2 token endpoint {parts.scheme}://{parts.netloc}{parts.path}"
@@ -73,6 +77,7 @@ class RefreshingToken:
         self._timeout = timeout
         self._renew_before = renew_before
         self._clock = clock
+        self._on_rotate = on_rotate
         self._lock = threading.Lock()
         self._token: str | None = None
         self._expires_at = 0.0
@@ -108,8 +113,13 @@ class RefreshingToken:
         self._token = token
         self._expires_at = started + _lifetime(body.get("expires_in"))
         rotated = body.get("refresh_token")
-        if isinstance(rotated, str) and rotated:
+        if isinstance(rotated, str) and rotated and rotated != self._refresh_token:
             self._refresh_token = rotated
+            if self._on_rotate is not None:
+                try:
+                    self._on_rotate(rotated)
+                except Exception as exc:  # noqa: BLE001 - keeping the new token is best effort
+                    log.warning("%s: could not keep the renewed refresh token (%s)", self.name, type(exc).__name__)
         self.renewals += 1
         log.info("%s: access token renewed, valid for %d s", self.name, int(self._expires_at - started))
 

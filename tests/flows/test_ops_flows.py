@@ -69,3 +69,29 @@ def test_detect_send_report_flows_publish_artifacts_without_customer_data(
         leaked = [c for c in customers if c in text]
         assert not leaked, (artifact.key, leaked[:3])
         assert not re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", text), artifact.key
+
+
+def test_a_rotated_refresh_token_is_kept_in_its_prefect_secret_block(prefect_harness: None, http_stub) -> None:  # noqa: ANN001
+    """Microsoft's first refresh token expires after 90 days: the newest one must outlive the process."""
+    from urllib.parse import parse_qs
+
+    from prefect.blocks.system import Secret
+
+    from connectors.factory import imap_credentials
+    from outreach.settings import ImapSettings
+    from tests.servers.http_stub import StubResponse
+
+    Secret(value="1//first-refresh-token").save("outreach-test-refresh", overwrite=True)
+    http_stub.default = lambda _request: StubResponse(
+        200, {}, {"access_token": "at-1", "expires_in": 3600, "refresh_token": "1//rotated-refresh-token"}
+    )
+    imap = ImapSettings(
+        host="outlook.office365.com", username="support@acme.example", auth="xoauth2",
+        oauth2_token_url=f"{http_stub.url}/token", oauth2_client_id="client-1",
+        oauth2_refresh_token_block="outreach-test-refresh",
+    )
+    _, token = imap_credentials(imap)
+    assert callable(token) and token() == "at-1"
+    [grant] = http_stub.requests
+    assert parse_qs(grant.body.decode())["refresh_token"] == ["1//first-refresh-token"]  # read from the block
+    assert Secret.load("outreach-test-refresh").get() == "1//rotated-refresh-token"

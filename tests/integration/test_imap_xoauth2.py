@@ -228,3 +228,20 @@ def test_watch_rides_out_an_unreachable_token_endpoint(oauth: OAuthServer) -> No
     assert not watcher.is_alive()
     assert ready == ["INBOX"]  # watching after two failed renewals, instead of giving up
     assert len(oauth.grants()) == 3
+
+
+def test_a_rotated_refresh_token_from_the_environment_warns_once_without_the_token(
+    oauth: OAuthServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = [0.0]
+    _, token = imap_credentials(oauth.renewing())
+    assert isinstance(token, RefreshingToken)
+    token._clock = lambda: now[0]  # noqa: SLF001 - the test's clock instead of waiting an hour
+    for rotated in ("1//rotated-once", "1//rotated-twice"):
+        oauth.rotate_to = rotated
+        with caplog.at_level("WARNING", logger="connectors.factory"):
+            token()
+        now[0] += 4000
+    warnings = [r.getMessage() for r in caplog.records if r.name == "connectors.factory"]
+    assert len(warnings) == 1 and "oauth2_refresh_token_block" in warnings[0]
+    assert "rotated" not in warnings[0] and REFRESH_TOKEN not in warnings[0]
