@@ -166,9 +166,9 @@ class BatchParser:
 
     The pool starts in the background (its fork server loads the parser and
     the tone model, about a second): meanwhile fetching goes on and up to
-    ``BOOT_BACKLOG`` batches (``BOOT_BACKLOG_BYTES`` at most) wait for it.
-    Once it runs, at most ``workers + 1`` batches are in flight, so memory
-    stays bounded. A pool that cannot start
+    ``BOOT_BACKLOG`` batches wait for it. Once it runs, at most ``workers + 1``
+    batches are in flight; either way never more than ``MAX_PENDING_BYTES``,
+    so memory stays bounded. A pool that cannot start
     or a parser process that dies (out of memory, killed) is not fatal: the
     batches are parsed here and the rest of the run stays in-process.
 
@@ -182,8 +182,12 @@ class BatchParser:
     BOOT_BACKLOG = 16
     """Batches fetched ahead while the pool starts (16 × 500 messages: a few MB)..."""
 
-    BOOT_BACKLOG_BYTES = 32 * 1024 * 1024
-    """...and at most this many bytes of them (mail with attachments fills batches by size)."""
+    MAX_PENDING_BYTES = 32 * 1024 * 1024
+    """Most bytes of mail waiting for or in the pool at once (while it starts and after).
+
+    Batches of ``imap.batch_megabytes`` stay far below it; a message larger than this
+    (fetched alone) is parsed here instead: shipping it would copy it twice more.
+    """
 
     def __init__(self, settings: Settings, workers: int | None = None) -> None:
         self.settings = settings
@@ -303,7 +307,8 @@ class BatchParser:
 
         for batch in batches:
             size = sum(len(m.data) for m in batch.messages)
-            if self.workers < 2 or self._broken or (len(batch.messages) < POOL_MIN_BATCH and size < POOL_MIN_BYTES):
+            small = len(batch.messages) < POOL_MIN_BATCH and size < POOL_MIN_BYTES
+            if self.workers < 2 or self._broken or small or size > self.MAX_PENDING_BYTES:
                 while pending:  # in order: everything already in flight goes first
                     yield settle()
                 yield (batch, *parse_batch(batch.messages, self.settings))
@@ -312,9 +317,8 @@ class BatchParser:
             pending.append([batch, None, False, size])
             ship()
             while pending and (
-                len(pending) > self.workers
-                if self._booted.is_set()
-                else len(pending) > self.BOOT_BACKLOG or sum(e[3] for e in pending) > self.BOOT_BACKLOG_BYTES
+                len(pending) > (self.workers if self._booted.is_set() else self.BOOT_BACKLOG)
+                or sum(e[3] for e in pending) > self.MAX_PENDING_BYTES
             ):
                 yield settle()
         while pending:

@@ -81,7 +81,7 @@ def test_pool_results_equal_in_process_results_in_fetch_order(sample_mbox: Path)
     assert not any(_alive(p) for p in worker_pids), "parser processes outlived the parser"
 
 
-def test_batches_read_ahead_while_the_pool_starts_are_bounded_by_bytes(sample_mbox: Path) -> None:
+def test_batches_waiting_for_the_pool_are_bounded_by_bytes(sample_mbox: Path) -> None:
     settings = Settings(team={"domains": ["northwind.example"]})
     raws = _raws(sample_mbox, POOL_MIN_BATCH * 4)
     batches = [
@@ -97,7 +97,7 @@ def test_batches_read_ahead_while_the_pool_starts_are_bounded_by_bytes(sample_mb
             yield batch
 
     parser = BatchParser(settings, workers=2)
-    parser.BOOT_BACKLOG_BYTES = one_batch + one_batch // 2  # room for one batch and a half
+    parser.MAX_PENDING_BYTES = one_batch + one_batch // 2  # room for one batch and a half
     with parser:
         results = parser.parse(source())
         first, _, _ = next(results)
@@ -105,6 +105,24 @@ def test_batches_read_ahead_while_the_pool_starts_are_bounded_by_bytes(sample_mb
         assert first is batches[0] and len(pulled) == 2
         assert [b for b, _, _ in results] == batches[1:]
         assert parser.pooled == 4
+
+
+def test_a_message_too_large_to_ship_is_parsed_in_this_process(sample_mbox: Path) -> None:
+    settings = Settings(team={"domains": ["northwind.example"]})
+    raws = _raws(sample_mbox, POOL_MIN_BATCH * 2)
+    giant = [RawMessage("INBOX", 7, 9999, mail_with_attachment(1, POOL_MIN_BYTES * 2), False, None)]
+    batches = [
+        FolderBatch("INBOX", 7, raws[:POOL_MIN_BATCH], raws[POOL_MIN_BATCH - 1].uid),
+        FolderBatch("INBOX", 7, giant, 9999),
+        FolderBatch("INBOX", 7, raws[POOL_MIN_BATCH:], raws[-1].uid),
+    ]
+    parser = BatchParser(settings, workers=2)
+    parser.MAX_PENDING_BYTES = POOL_MIN_BYTES  # the giant batch is twice that
+    with parser:
+        got = list(parser.parse(iter(batches)))
+        assert parser.pooled == 2, "only the two ordinary batches were shipped"
+    assert [b for b, _, _ in got] == batches  # still in fetch order
+    assert got[1][1][0].parsed.attachments == ("export.log",)
 
 
 def test_one_worker_never_starts_a_pool(sample_mbox: Path) -> None:
