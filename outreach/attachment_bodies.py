@@ -22,6 +22,7 @@ TRIM_FROM_BYTES = 256 * 1024
 """Messages smaller than this are parsed as they are (cutting would not pay)."""
 
 _MIN_BODY_BYTES = 16 * 1024  # smaller attachment bodies are left in place
+_MAX_BOUNDARIES = 64  # real mail nests a handful of multiparts
 
 _BOUNDARY_PARAM_RE = re.compile(rb'(?i)\bboundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))')
 _HEAD_END_RE = re.compile(rb"\r?\n\r?\n")
@@ -47,8 +48,8 @@ def drop_attachment_bodies(data: bytes) -> bytes:
     if len(data) < TRIM_FROM_BYTES:
         return data
     found = {m.group(1) or m.group(2) for m in _BOUNDARY_PARAM_RE.finditer(data)}
-    if not found:
-        return data
+    if not found or len(found) > _MAX_BOUNDARIES:
+        return data  # nothing to cut, or a structure too odd to be worth it: parsed as it is
     delimiter = re.compile(
         rb"^--(?:" + b"|".join(re.escape(b) for b in sorted(found)) + rb")(?:--)?[ \t]*\r?$", re.MULTILINE
     )
