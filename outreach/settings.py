@@ -8,6 +8,7 @@ environment or from Prefect Secret blocks, never from the file.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -426,6 +427,23 @@ class ReviewSettings(Section):
     secure_cookies: bool = Field(
         False, description="Send the session cookie over HTTPS only (set true behind TLS)."
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Reverse proxies in front of the review app (addresses or networks, e.g. ['127.0.0.1']): "
+        "the agent's address is then taken from their X-Forwarded-For (login limit, logs) and the scheme "
+        "from X-Forwarded-Proto. Empty: the connecting address counts, and behind a proxy every agent "
+        "shares the proxy's login limit.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an IP address or network") from None
+        return [v.strip() for v in values]
 
 
 class ReportSettings(Section):

@@ -67,6 +67,15 @@ def public_routes(ctx: WebContext) -> list[BaseRoute]:
     return found
 
 
+def _proxy_headers(trusted: list[str]) -> list[Middleware]:
+    """uvicorn's X-Forwarded-For/-Proto handling, for requests from the trusted proxies only."""
+    if not trusted:
+        return []
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    return [Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)]
+
+
 def create_app(ctx: WebContext, *, limiter: LoginLimiter | None = None) -> Starlette:
     """Build the ASGI app.
 
@@ -85,6 +94,7 @@ def create_app(ctx: WebContext, *, limiter: LoginLimiter | None = None) -> Starl
         *pages.routes(ctx, limiter or LoginLimiter(review.login_attempts_per_minute)),
     ]
     middleware = [
+        *_proxy_headers(review.trusted_proxies),
         Middleware(SecurityHeaders),
         Middleware(
             SessionMiddleware,

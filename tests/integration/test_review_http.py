@@ -265,6 +265,33 @@ def test_login_spray_from_one_address_is_limited(client: TestClient, review_sett
     assert statuses[-1] == 429
 
 
+def test_behind_a_trusted_proxy_each_agent_has_their_own_login_limit(
+    review_settings: Settings, store: Store, seeded: Seeded, clock: Clock
+) -> None:
+    """Behind nginx every request comes from the proxy: its X-Forwarded-For must name the agent."""
+    settings = review_settings.model_copy(
+        update={"review": review_settings.review.model_copy(update={"trusted_proxies": ["10.0.0.0/8"]})}
+    )
+    limit = settings.review.login_attempts_per_minute
+    app = create_app(WebContext(settings, store, "k", clock), limiter=LoginLimiter(limit, FakeMonotonic()))
+
+    def attempt(c: TestClient, token: str, password: str, forwarded_for: str) -> int:
+        form = {"csrf_token": token, "name": "priya", "password": password}
+        return c.post("/login", data=form, headers={"X-Forwarded-For": forwarded_for}).status_code
+
+    with TestClient(app, follow_redirects=False, client=("10.1.2.3", 40000)) as proxy:
+        token = csrf_of(proxy.get("/login").text)
+        assert [attempt(proxy, token, "wrong password", "203.0.113.9") for _ in range(limit)] == [401] * limit
+        assert attempt(proxy, token, PASSWORD, "203.0.113.9") == 429  # the guesser is stopped…
+        assert attempt(proxy, token, PASSWORD, "198.51.100.7") == 303  # …priya at her desk is not
+    with TestClient(app, follow_redirects=False, client=("192.0.2.1", 40000)) as direct:
+        token = csrf_of(direct.get("/login").text)
+        # Not a trusted proxy: the header is ignored, every attempt counts for 192.0.2.1.
+        statuses = [attempt(direct, token, "wrong password", f"198.51.100.{i}") for i in range(limit)]
+        assert statuses == [401] * limit
+        assert attempt(direct, token, PASSWORD, "198.51.100.99") == 429
+
+
 def test_login_next_never_leaves_the_site(client: TestClient) -> None:
     page = client.get("/login?next=//evil.example/x")
     assert 'value="/"' in page.text

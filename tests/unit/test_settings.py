@@ -74,6 +74,7 @@ def test_outreach_config_env_selects_the_file(tmp_path: Path, monkeypatch: pytes
         ("[imap]\npassword = 'hunter2'\n", "imap.password", "secrets are not read from the config file"),
         ("[imap]\noauth2_refresh_token = '1//x'\n", "imap.oauth2_refresh_token", "secrets are not read"),
         ("[imap]\noauth2_client_secret = 'x'\n", "imap.oauth2_client_secret", "secrets are not read"),
+        ("[review]\ntrusted_proxies = ['nginx']\n", "review.trusted_proxies", "not an IP address or network"),
         (
             "[imap]\noauth2_token_url = 'http://oauth2.example.com/token'\n",
             "imap.oauth2_token_url",
