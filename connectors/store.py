@@ -1134,6 +1134,16 @@ class Store:
                 "suppressed": count(suppressions),
                 "survey_responses": count(survey_responses),
                 "schema_version": conn.execute(text("SELECT version_num FROM alembic_version")).scalar(),
+                "folders": [
+                    {
+                        "source": r.source, "folder": r.folder, "last_uid": int(r.last_uid),
+                        "synced_at": _aware(r.synced_at).isoformat() if r.synced_at else None,
+                    }
+                    for r in conn.execute(
+                        select(mailboxes.c.source, mailboxes.c.folder, mailboxes.c.last_uid, mailboxes.c.synced_at)
+                        .order_by(mailboxes.c.source, mailboxes.c.folder)
+                    )
+                ],
             }
 
 

@@ -297,6 +297,9 @@ def status(ctx: typer.Context, as_json: AsJson = False) -> None:
     table.add_row("drafts", ", ".join(f"{k} {v}" for k, v in data["drafts"].items() if v) or "-")
     b = data["budget"]
     table.add_row("budget left today", f"{b['day_left']} sends ({b['hour_left']} this hour), limited by {b['limited_by']}")
+    for f in data["folders"]:
+        when = f["synced_at"][:16].replace("T", " ") + " UTC" if f["synced_at"] else "never"
+        table.add_row(f"synced {f['folder']}", f"{when} (up to UID {f['last_uid']}) from {f['source']}")
     _console().print(table)
 
 

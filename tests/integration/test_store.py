@@ -54,6 +54,9 @@ def test_a_batch_rerun_stores_nothing_twice_and_advances_the_folder(any_store: S
     assert state is not None and (state.uidvalidity, state.last_uid) == (7, 3)
     status = any_store.status(NOW)
     assert (status["messages"], status["quarantined"]) == (2, 1)
+    [folder] = status["folders"]
+    assert (folder["source"], folder["folder"], folder["last_uid"]) == ("mbox:/x", "INBOX", 3)
+    assert folder["synced_at"] is not None and folder["synced_at"].endswith("+00:00")
     assert any_store.quarantine_list()[0]["reason"] == "no header block"
 
 
