@@ -107,13 +107,16 @@ class RenderedDraft:
 _SENTENCE_RE = re.compile(r"(?<=[.!?…])\s+|\n+")
 _GREETING_RE = re.compile(
     r"^(?:hi|hello|hey|hallo|dear|good\s+(?:morning|afternoon|evening)|guten\s+(?:tag|morgen|abend)|"
-    r"liebe[rs]?|sehr\s+geehrte[rs]?|moin|servus)\b[^.!?]{0,40}[,!.:]?$",
+    r"liebe[rs]?|sehr\s+geehrte[rs]?|moin|servus|bonjour|bonsoir|salut|madame|monsieur|ch[eè]re?|"
+    r"hola|buen[oa]s\s+(?:d[ií]as|tardes|noches)|estimad[oa]s?)\b[^.!?]{0,40}[,!.:]?$",
     re.IGNORECASE,
 )
 _THANKS_RE = re.compile(
     r"^(?:thanks?|thank\s+you|thx|cheers|many\s+thanks|danke|vielen\s+dank|best|regards|kind\s+regards|"
-    r"best\s+regards|mit\s+freundlichen\s+grüßen|viele\s+grüße|lg|mfg|sincerely|bye)\b"
-    r"(?:[\s,!.]*(?:in\s+advance|again|a\s+lot|so\s+much|im\s+voraus|schon\s+mal))?[\s,!.]*\w*[\s,!.]*$",
+    r"best\s+regards|mit\s+freundlichen\s+grüßen|viele\s+grüße|lg|mfg|sincerely|bye|"
+    r"merci|cordialement|bien\s+à\s+vous|gracias|muchas\s+gracias|saludos|un\s+saludo|atentamente)\b"
+    r"(?:[\s,!.]*(?:in\s+advance|again|a\s+lot|so\s+much|im\s+voraus|schon\s+mal|d'avance|"
+    r"beaucoup|de\s+antemano))?[\s,!.]*\w*[\s,!.]*$",
     re.IGNORECASE,
 )
 _CUES: tuple[tuple[re.Pattern[str], float], ...] = (
@@ -127,7 +130,19 @@ _CUES: tuple[tuple[re.Pattern[str], float], ...] = (
     (re.compile(
         r"\b(?:nicht|kein\w*|nie|immer\s+noch|schon\s+wieder|problem\w*|fehler\w*|kaputt|falsch|"
         r"rückerstattung|erstattung|storn\w*|kündig\w*|abgebucht|warte\w*|gewartet|geht\s+nicht|"
-        r"funktioniert|verloren|fehlt|verspät\w*|dringend|ärger\w*|enttäuscht|wochen?|tagen?)\b",
+        r"funktioniert|verloren|fehlt|verspät\w*|dringend|ärger\w*|enttäuscht|niemand|wochen?|tagen?)\b",
+        re.IGNORECASE,
+    ), 2.0),
+    (re.compile(
+        r"\b(?:pas|jamais|plus|toujours|encore|probl[eè]me\w*|erreur\w*|panne|cass[ée]e?|faux|fausse|"
+        r"rembours\w*|annul\w*|résili\w*|débit[ée]\w*|factur[ée]\w*|attend\w*|attente|bloqu[ée]\w*|"
+        r"perdu\w*|manque\w*|retard\w*|urgent\w*|déçu\w*|personne|impossible|semaines?|jours|mois)\b",
+        re.IGNORECASE,
+    ), 2.0),
+    (re.compile(
+        r"\b(?:no|nunca|todav[ií]a|otra\s+vez|de\s+nuevo|problema\w*|error\w*|roto|rota|mal|"
+        r"reembols\w*|devoluci[oó]n|cancel\w*|cobr\w*|esper\w*|perdid\w*|falta\w*|retras\w*|"
+        r"urgente|decepcionad\w*|nadie|imposible|semanas?|d[ií]as|meses)\b",
         re.IGNORECASE,
     ), 2.0),
     (re.compile(r"\?\s*$"), 1.5),
@@ -150,8 +165,8 @@ def _shorten(text: str, limit: int) -> str:
 def key_sentence(reply_text: str) -> str:
     """The sentence that states the customer's problem, to quote back to them.
 
-    Greetings, thanks and sign-offs are skipped; sentences with complaint or
-    problem cues (English and German) or a question win; ties go to the
+    Greetings, thanks and sign-offs are skipped; the sentence with the most complaint or
+    problem cues (English, German, French, Spanish), or a question, wins; ties go to the
     earlier sentence. Quoted history is ignored. The result is trimmed to
     about 200 characters at a word boundary.
 
@@ -166,7 +181,9 @@ def key_sentence(reply_text: str) -> str:
             continue
         if _GREETING_RE.match(sentence) or _THANKS_RE.match(sentence):
             continue
-        score = sum(weight for pattern, weight in _CUES if pattern.search(sentence))
+        # Each cue word counts (up to three per language): "never arrived and nobody answers"
+        # says more about the problem than "ordered three weeks ago".
+        score = sum(weight * min(len(pattern.findall(sentence)), 3) for pattern, weight in _CUES)
         score -= position * 0.01  # earlier wins ties
         if len(sentence.split()) < 3:
             score -= 1.0  # "Sure." restates nothing
@@ -458,6 +475,16 @@ def html_problems(html: str) -> list[str]:
     return parser.problems + [f"<{tag}> is never closed" for tag in parser.stack]
 
 
+# Phrases in each language's own grammar for the sample contexts (see the templates' README).
+_SAMPLE_REPLY_BY = {"en": "by Thursday", "de": "bis Donnerstag", "fr": "d'ici jeudi", "es": "antes del jueves"}
+_SAMPLE_INCIDENT = {
+    "en": "the billing error on Tuesday",
+    "de": "den Abrechnungsfehler am Dienstag",
+    "fr": "l'erreur de facturation de mardi",
+    "es": "el error de facturación del martes",
+}
+
+
 def sample_contexts(kind: DraftKind, language: str, scale: Literal["csat", "nps"]) -> list[DraftContext]:
     """Contexts that exercise a template: everything set, nothing optional set, awkward values."""
     low, high = SCALES[scale]
@@ -478,9 +505,9 @@ def sample_contexts(kind: DraftKind, language: str, scale: Literal["csat", "nps"
         survey_scale=scale,
         score_links=links,
         waiting_days=4,
-        reply_by="by Thursday" if language == "en" else "bis Donnerstag",
+        reply_by=_SAMPLE_REPLY_BY.get(language, _SAMPLE_REPLY_BY["en"]),
         next_step="",
-        incident="the billing error on Tuesday" if language == "en" else "den Abrechnungsfehler am Dienstag",
+        incident=_SAMPLE_INCIDENT.get(language, _SAMPLE_INCIDENT["en"]),
         score=high if kind == "thank_you" else low,
         reasons=("customer's last message unanswered for 27 business hours",),
     )

@@ -40,6 +40,10 @@ SURVEY_MARKERS: tuple[str, ...] = (
     "reply with a number from",
     "antworten sie einfach mit einer zahl",
     "mit einer zahl von",
+    "répondez simplement avec un chiffre",
+    "avec un chiffre de",
+    "responda simplemente con un número",
+    "con un número del",
 )
 """Phrases of our own survey emails (the templates use them): a line holding one
 is our quoted survey, never the customer's words, even when a mail client

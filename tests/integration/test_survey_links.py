@@ -136,6 +136,20 @@ def test_tampered_expired_and_foreign_tokens_are_refused(
     assert rows(store) == 0
 
 
+@pytest.mark.parametrize(
+    ("language", "title"), [("en", "How did we do?"), ("fr", "Comment avons-nous fait ?"), ("es", "¿Qué tal lo hicimos?"),
+                            ("it", "How did we do?")],
+)
+def test_the_confirm_page_speaks_the_drafts_language(web: tuple[TestClient, Store], language: str, title: str) -> None:
+    from outreach.review.public_surveys import TEXTS
+
+    assert all(texts.keys() == TEXTS["en"].keys() for texts in TEXTS.values())  # nothing missing in any language
+    client, store = web
+    page = client.get(f"/survey/{make_survey_token(seed_draft(store, language=language), 4, KEY)}")
+    assert title in page.text
+    assert f'lang="{language if language in TEXTS else "en"}"' in page.text
+
+
 def test_a_score_outside_the_scale_is_refused(web: tuple[TestClient, Store]) -> None:
     client, store = web
     draft_id = seed_draft(store, scale="nps", language="de")

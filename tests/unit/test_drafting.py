@@ -26,7 +26,7 @@ from outreach.errors import TemplateError
 from outreach.surveys import parse_score
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-LANGUAGES = ("en", "de")
+LANGUAGES = ("en", "de", "fr", "es")
 
 
 def _ctx(kind: str = "follow_up", **changes: object) -> DraftContext:
@@ -56,7 +56,11 @@ def test_customer_language_picks_templates_and_falls_back_to_english() -> None:
     assert de.text.startswith("Hallo Jane,")
     assert render_draft("follow_up", _ctx(language="de-AT"), TEMPLATES).language == "de"
     fr = render_draft("follow_up", _ctx(language="fr"), TEMPLATES)
-    assert (fr.language, fr.text.split("\n")[0]) == ("en", "Hi Jane,")
+    assert (fr.language, fr.text.split("\n")[0]) == ("fr", "Bonjour Jane,")
+    es = render_draft("follow_up", _ctx(language="es-MX"), TEMPLATES)
+    assert (es.language, es.text.split("\n")[0]) == ("es", "Hola, Jane:")
+    it = render_draft("follow_up", _ctx(language="it"), TEMPLATES)  # no Italian templates
+    assert (it.language, it.text.split("\n")[0]) == ("en", "Hi Jane,")
 
 
 def test_greeting_falls_back_without_a_name() -> None:
@@ -227,6 +231,25 @@ def test_key_sentence_german_and_quotes_ignored() -> None:
         "Viele Grüße\nJörg\n\nAm 3. März 2025 um 10:02 schrieb Support <s@example.com>:\n> Is it still broken?"
     )
     assert key_sentence(text) == "Die Rechnung ist falsch, ich wurde doppelt belastet."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Bonjour,\n\nJ'ai commandé un vélo il y a trois semaines. Ma commande n'est jamais arrivée et "
+         "personne ne répond. Merci d'avance.\n\nCordialement,\nMarie",
+         "Ma commande n'est jamais arrivée et personne ne répond."),
+        ("Hola:\n\nPedí una bicicleta hace tres semanas. El pedido nunca llegó y nadie contesta. Gracias.\n\n"
+         "Saludos,\nJuan", "El pedido nunca llegó y nadie contesta."),
+        ("Hallo,\n\nich habe vor drei Wochen bestellt. Die Lieferung ist nie angekommen und niemand antwortet. Danke",
+         "Die Lieferung ist nie angekommen und niemand antwortet."),
+        ("Buenos días. Muchas gracias por su ayuda. La factura de marzo está mal, me cobraron dos veces.",
+         "La factura de marzo está mal, me cobraron dos veces."),
+    ],
+)
+def test_key_sentence_in_french_spanish_and_german_finds_the_problem(text: str, expected: str) -> None:
+    """The sentence with the most problem words wins over one that only says when it started."""
+    assert key_sentence(text) == expected
 
 
 def test_key_sentence_is_trimmed_at_a_word_boundary() -> None:

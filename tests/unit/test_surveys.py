@@ -131,6 +131,19 @@ def test_unknown_scale_is_refused() -> None:
         parse_score("4", "stars")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "survey_line",
+    [
+        "Comment avons-nous fait ? Répondez simplement avec un chiffre de 1 (mauvais) à 5 (excellent).",
+        "¿Qué tal lo hicimos? Responda simplemente con un número del 1 (mal) al 5 (muy bien).",
+    ],
+)
+def test_our_french_and_spanish_survey_quoted_without_markers_is_not_read(survey_line: str) -> None:
+    # Some clients quote without ">": the scale's ends (1 and 5) must not count as answers.
+    reading = parse_score(f"4\n\n{survey_line}\n", "csat")
+    assert (reading.status, reading.score) == ("ok", 4)
+
+
 def test_templates_use_a_survey_marker() -> None:
     # The parser stops at our own survey wording; the shipped survey templates must use it.
     root = Path(__file__).resolve().parents[2] / "templates" / "email"
