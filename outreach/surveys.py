@@ -3,7 +3,8 @@
 The reader is deliberately strict. A number only counts as a score when it
 stands alone (a line or sentence like "4", "10!!", "a 4", "I'd say 9"), or
 wears a score's clothes anywhere ("4/5", "8 out of 10", "acht von zehn",
-"4 stars", "Score: 7"). Everything that merely contains digits — dates,
+"4 sur 5", "8 de 10", "4 stars", "5 étoiles", "Score: 7"), in English, German,
+French or Spanish (the languages the survey templates ship in). Everything that merely contains digits — dates,
 times, prices, versions, order, ticket and phone numbers, numbered lists,
 URLs, e-mail addresses, file names and paths, hex, identifiers, function
 calls like ``alert(1)`` — is masked before looking, and markup (tags, with
@@ -76,6 +77,11 @@ _NUMBER_WORDS: dict[str, int] = {
     "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
     "null": 0, "eins": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "fuenf": 5,
     "sechs": 6, "sieben": 7, "acht": 8, "neun": 9, "zehn": 10,
+    # French ("un"/"une" are also "a": fillers, like English "a").
+    "zéro": 0, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "sept": 7, "huit": 8, "neuf": 9, "dix": 10,
+    # Spanish ("un"/"una" are "a": fillers; "uno" is the number).
+    "cero": 0, "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7,
+    "ocho": 8, "nueve": 9, "diez": 10,
 }
 _NUMWORD = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
 _NUM = rf"(?:\d{{1,3}}|{_NUMWORD})"
@@ -93,12 +99,19 @@ _FILLER = frozenset(
     eine einen ein ich gebe geben gib würde wuerde sagen sage sag ihnen euch dir es das war ist
     glatte klare klar von mir insgesamt also na ja jo sicher auf jeden fall bewertung note
     punkte gerne gern wohl eher actually eigentlich rather wait sorry make correction doch lieber
+    je j' j'ai ma mon dirais dis dit donne donnerais donnerai mets mettrais c'est vous nous le la les un une
+    merci beaucoup franchement honnêtement plutôt bien très sans doute globalement pour moi votre
+    doy daría daria diría diria digo pondría pondria pongo mi nota es sería seria yo un una
+    gracias muchas sinceramente claramente por parte para mí su
     """.split()
 )
 _CONNECTORS = frozenset(
-    "or oder to bis - – — and und between zwischen maybe vielleicht perhaps / either entweder".split()
+    "or oder to bis - – — and und between zwischen maybe vielleicht perhaps / either entweder "
+    "ou à et entre peut-être o y quizás quizá".split()
 )
-_STAR_WORDS = frozenset("star stars stern sterne sternen".split())
+_STAR_WORDS = frozenset("star stars stern sterne sternen étoile étoiles etoile etoiles estrella estrellas".split())
+_STAR_UNIT = r"(?:stars?|sterne?n?|[ée]toiles?|estrellas?)"
+_OUT_OF = r"(?:out\s+of|von|aus|sur|de)"
 _HEDGES_AFTER = r"(?:because|since|as|but|though|although|weil|da|denn|aber|obwohl)"
 
 # Masks: anything here is not a score, whatever digits it holds.
@@ -156,31 +169,32 @@ _MARKUP_RE = re.compile(
 _USUAL_MAXIMA = frozenset({5, 10, 100})
 
 _RANGE_TAIL = (
-    r"(?:\s*(?:stars?|sterne?n?)\b)?(?=\s*(?:$|[.!?,;:)\-–—…])|\s+(?:honestly|really|i'd\s+say|i\s+would\s+say|at\s+best|at\s+most|tops|höchstens|"
+    rf"(?:\s*{_STAR_UNIT}\b)?(?=\s*(?:$|[.!?,;:)\-–—…])|\s+(?:honestly|really|i'd\s+say|i\s+would\s+say|at\s+best|at\s+most|tops|höchstens|"
     r"i\s+think|i\s+guess|probably|maybe|tbh|for\s+me|ehrlich|würde\s+ich\s+sagen|denke\s+ich|wohl|vielleicht|"
     r"because|since|but|as|though|weil|aber|da|denn|obwohl)\b)"
 )
 _STRONG_RE = re.compile(
     # "between 2 and 3" anywhere in a sentence, unless a unit follows ("between 2 and 3 weeks").
-    rf"\b(?:between|zwischen)\s+(?P<r1>{_NUM})\s+(?:and|und)\s+(?P<r2>{_NUM})\b{_RANGE_TAIL}"
+    rf"\b(?:between|zwischen|entre)\s+(?P<r1>{_NUM})\s+(?:and|und|et|y)\s+(?P<r2>{_NUM})\b{_RANGE_TAIL}"
     # "2 or 3 out of 5", "7 to 8/10", "2 oder 3 Sterne": a range on the scale, however strong its form.
-    rf"|(?<![\w/.,§])(?P<q1>{_NUM})\s+(?:or|to|oder|bis)\s+(?P<q2>{_NUM})\s*(?="
-    rf"/\s*\d{{1,3}}(?![\d/])|\s(?:out\s+of|von|aus)\s+{_NUM}\b|\s?(?:stars?|sterne?n?)\b)"
-    rf"(?:/\s*\d{{1,3}}|\s(?:out\s+of|von|aus)\s+{_NUM}|\s?(?:stars?|sterne?n?))"
+    rf"|(?<![\w/.,§])(?P<q1>{_NUM})\s+(?:or|to|oder|bis|ou|à|o|a)\s+(?P<q2>{_NUM})\s*(?="
+    rf"/\s*\d{{1,3}}(?![\d/])|\s{_OUT_OF}\s+{_NUM}\b|\s?{_STAR_UNIT}\b)"
+    rf"(?:/\s*\d{{1,3}}|\s{_OUT_OF}\s+{_NUM}|\s?{_STAR_UNIT})"
     # … and a bare "2 or 3" that ends its clause or is hedged ("2 or 3 at best"), not "2 or 3 days".
-    rf"|(?<![\w/.,§])(?P<o1>{_NUM})\s+(?:or|oder)\s+(?P<o2>{_NUM})\b{_RANGE_TAIL}"
+    rf"|(?<![\w/.,§])(?P<o1>{_NUM})\s+(?:or|oder|ou|o)\s+(?P<o2>{_NUM})\b{_RANGE_TAIL}"
     rf"|(?<![\w/.,§])(?P<n>{_NUM})\s*(?:"
     rf"/\s*(?P<d1>\d{{1,3}})(?![\d/])"
-    rf"|\s(?:out\s+of|von|aus)\s+(?P<d2>{_NUM})\b"
-    rf"|\s(?:of)\s+(?P<d3>{_NUM})(?=\s*(?:stars?|sterne?n?)?\s*(?:$|[.!,;)]))"
-    rf"|\s?(?P<st>stars?|sterne?n?)\b"
+    rf"|\s{_OUT_OF}\s+(?P<d2>{_NUM})\b"
+    rf"|\s(?:of)\s+(?P<d3>{_NUM})(?=\s*{_STAR_UNIT}?\s*(?:$|[.!,;)]))"
+    rf"|\s?(?P<st>{_STAR_UNIT})\b"
     rf")"
-    rf"|\b(?:score|rating|bewertung|punktzahl)\s*(?:is|ist|was|war|would\s+be|wäre|:|=|-|of)?\s*"
+    rf"|\b(?:score|rating|bewertung|punktzahl|note|nota|puntuaci[oó]n|calificaci[oó]n)"
+    rf"\s*(?:is|ist|was|war|would\s+be|wäre|est|es|ser[ií]a|:|=|-|of|de)?\s*"
     rf"(?P<ln>{_NUM})\b(?!\s*/)(?=\s*(?:$|[.!,;:)\-–]|\s{_HEDGES_AFTER}\b))",
     re.IGNORECASE,
 )
 _STAR_RUN_RE = re.compile(rf"[{_STARS}](?:\s*[{_STARS}])*")
-_TOKEN_RE = re.compile(rf"[a-zäöüß']+|\d+|[{_STARS}☆]|[/\-–—§]|[^\s\w]", re.IGNORECASE)
+_TOKEN_RE = re.compile(rf"[a-zäöüßàâçéèêëîïôûùÿñáíóú']+|\d+|[{_STARS}☆]|[/\-–—§]|[^\s\w]", re.IGNORECASE)
 _CLAUSE_SPLIT_RE = re.compile(r"[,;:]\s+|\s+[-–—]+\s+|\s*[()]\s*")
 _SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?…])\s+")
 _LIST_ITEM_RE = re.compile(r"^\s*\(?\d{1,2}[.)]\s+\S")

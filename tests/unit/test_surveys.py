@@ -144,6 +144,36 @@ def test_our_french_and_spanish_survey_quoted_without_markers_is_not_read(survey
     assert (reading.status, reading.score) == ("ok", 4)
 
 
+ROMANCE_FORMS: list[tuple[str, str, int]] = [
+    ("4 sur 5", "csat", 4), ("Je dirais 4", "csat", 4), ("5 étoiles", "csat", 5), ("cinq", "csat", 5),
+    ("Un 9", "nps", 9), ("9 sur 10, merci !", "nps", 9), ("Ma note : 4", "csat", 4),
+    ("Tout est réglé, merci. 5/5", "csat", 5), ("Je donne 3 sur 5 car le remboursement a pris trois semaines.", "csat", 3),
+    ("4 de 5", "csat", 4), ("Le doy un 8 de 10", "nps", 8), ("cinco estrellas", "csat", 5), ("Mi nota es 9", "nps", 9),
+    ("Le pongo un 7", "nps", 7), ("Gracias, 4.", "csat", 4), ("Hola, el pedido llegó el 4 de marzo. Un 5.", "csat", 5),
+]
+
+
+@pytest.mark.parametrize(("text", "scale", "expected"), ROMANCE_FORMS)
+def test_french_and_spanish_answers(text: str, scale: str, expected: int) -> None:
+    reading = parse_score(text, scale)  # type: ignore[arg-type]
+    assert (reading.status, reading.score) == ("ok", expected)
+
+
+@pytest.mark.parametrize(
+    "text", ["Entre 3 et 4", "3 o 4", "3 ou 4 sur 5", "entre 7 y 8"],
+)
+def test_french_and_spanish_ranges_are_ambiguous(text: str) -> None:
+    scale = "nps" if "7" in text else "csat"
+    assert parse_score(text, scale).status == "ambiguous"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "text", ["Le colis est arrivé le 4 de mars, merci.", "Llevo dos semanas esperando.", "J'ai appelé trois fois."],
+)
+def test_french_and_spanish_sentences_with_numbers_cast_no_vote(text: str) -> None:
+    assert parse_score(text, "csat").status == "none"
+
+
 def test_templates_use_a_survey_marker() -> None:
     # The parser stops at our own survey wording; the shipped survey templates must use it.
     root = Path(__file__).resolve().parents[2] / "templates" / "email"
