@@ -309,6 +309,9 @@ class DetectionSettings(Section):
             "cancel", "chargeback", "lawyer", "switching to", "switch to another", "third time",
             "still not fixed", "unsubscribe me", "close my account", "competitor",
             "looking at alternatives", "kündig", "wechseln zu",
+            "résilier", "résiliation", "avocat", "passer chez", "concurrent", "troisième fois",
+            "fermer mon compte", "darme de baja", "dar de baja", "abogado", "cambiarme a",
+            "la competencia", "tercera vez", "cerrar mi cuenta",
         ],
         description=(
             "Phrases that signal churn or escalation, matched case-insensitively at a word start "
@@ -335,8 +338,14 @@ class DetectionSettings(Section):
             "we'll follow up", "i will follow up", "circle back", "escalated this",
             "melde mich", "melden uns", "melden wir uns", "kümmern uns", "schauen uns das an",
             "prüfen das", "sehen uns das an", "geben ihnen bescheid", "halte sie auf dem laufenden",
+            "reviens vers vous", "revenons vers vous", "reviendrai vers vous", "reviendrons vers vous",
+            "vous tiens au courant", "vous tiendrai au courant", "vous tiendrons au courant",
+            "vous tiendrons informé", "je vérifie", "nous vérifions", "je regarde", "nous regardons",
+            "me pondré en contacto", "nos pondremos en contacto", "le mantendré informad",
+            "le mantendremos informad", "lo estamos revisando", "estamos revisando", "le avisaré",
+            "le avisaremos", "le escribiré", "le escribiremos",
         ],
-        description="Staff phrases that promise more news (English and German), matched at a word start.",
+        description="Staff phrases that promise more news (English, German, French, Spanish), matched at a word start.",
     )
     stalemate_negative_share: float = Field(
         0.5, ge=0, le=1,

@@ -135,6 +135,30 @@ def test_german_promise_counts() -> None:
     assert cand is not None and cand.kind == "follow_up" and "melde mich" in cand.reasons[0]
 
 
+@pytest.mark.parametrize(
+    ("question", "promise", "phrase"),
+    [
+        ("Où en est mon remboursement ?", "Merci, nous vérifions et je reviens vers vous rapidement.", "reviens vers vous"),
+        ("¿Dónde está mi reembolso?", "Gracias, lo estamos revisando y le avisaré en cuanto sepa algo.", "lo estamos revisando"),
+    ],
+)
+def test_french_and_spanish_promises_count(question: str, promise: str, phrase: str) -> None:
+    rows = [(1, "in", "2026-03-09 10:00", question), (1, "out", "2026-03-09 11:00", promise)]
+    cand = only(frames(rows))
+    assert cand is not None and cand.kind == "follow_up" and phrase in cand.reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("said", "word"),
+    [("Si ce n'est pas réglé vendredi, je vais résilier mon abonnement.", "résilier"),
+     ("Si no lo arreglan, voy a darme de baja.", "darme de baja")],
+)
+def test_french_and_spanish_churn_words(said: str, word: str) -> None:
+    rows = [(1, "in", "2026-03-17 10:00", said, None, 0.0), (1, "out", "2026-03-17 11:00", "C'est corrigé.")]
+    cand = only(frames(rows))
+    assert cand is not None and cand.kind == "check_in" and f"said '{word}'" in cand.reasons[0]
+
+
 def test_question_to_customer_waits_without_outreach() -> None:
     rows = [
         (1, "in", "2026-03-09 10:00", "Where is my parcel?", None, 0.0),
