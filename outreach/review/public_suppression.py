@@ -49,11 +49,62 @@ DELIVERY_EVENTS = frozenset(
 )
 
 
-def _page(title: str, body: str, status: int = 200) -> Response:
+# The unsubscribe pages in the languages the emails ship in; the browser's Accept-Language
+# picks one (the link carries only the address).
+UNSUBSCRIBE_TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Unsubscribe",
+        "ask": "Stop follow-up emails from {team} to {address}?",
+        "button": "Unsubscribe",
+        "done_title": "You are unsubscribed",
+        "done": "{team} will not send you follow-up emails again. Replies to your own messages still reach us.",
+        "invalid_title": "This link does not work",
+        "invalid": "The unsubscribe link is invalid or damaged.",
+    },
+    "de": {
+        "title": "Abmelden",
+        "ask": "Keine Folge-E-Mails mehr von {team} an {address}?",
+        "button": "Abmelden",
+        "done_title": "Sie sind abgemeldet",
+        "done": "{team} schickt Ihnen keine Folge-E-Mails mehr. Antworten auf Ihre eigenen Nachrichten erreichen uns weiterhin.",
+        "invalid_title": "Dieser Link funktioniert nicht",
+        "invalid": "Der Abmelde-Link ist ungültig oder beschädigt.",
+    },
+    "fr": {
+        "title": "Se désabonner",
+        "ask": "Ne plus recevoir d'e-mails de suivi de {team} à l'adresse {address} ?",
+        "button": "Me désabonner",
+        "done_title": "Votre désabonnement est enregistré",
+        "done": "{team} ne vous enverra plus d'e-mails de suivi. Vos réponses à vos propres messages nous parviennent toujours.",
+        "invalid_title": "Ce lien ne fonctionne pas",
+        "invalid": "Le lien de désabonnement est invalide ou endommagé.",
+    },
+    "es": {
+        "title": "Darse de baja",
+        "ask": "¿Dejar de recibir correos de seguimiento de {team} en {address}?",
+        "button": "Darme de baja",
+        "done_title": "Se ha dado de baja",
+        "done": "{team} no volverá a enviarle correos de seguimiento. Sus respuestas a sus propios mensajes nos siguen llegando.",
+        "invalid_title": "Este enlace no funciona",
+        "invalid": "El enlace para darse de baja no es válido o está dañado.",
+    },
+}
+
+
+def page_language(request: Request) -> str:
+    """The best of the unsubscribe pages' languages for the browser's Accept-Language."""
+    from werkzeug.datastructures import LanguageAccept
+    from werkzeug.http import parse_accept_header
+
+    accept = parse_accept_header(request.headers.get("accept-language"), LanguageAccept)
+    return accept.best_match(list(UNSUBSCRIBE_TEXTS), default="en") or "en"
+
+
+def _page(title: str, body: str, status: int = 200, lang: str = "en") -> Response:
     from starlette.responses import HTMLResponse
 
     doc = (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f"<!doctype html><html lang={lang}><head><meta charset=utf-8>"
         '<meta name=viewport content="width=device-width, initial-scale=1">'
         f"<meta name=robots content=noindex><title>{html.escape(title)}</title>"
         "<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}"
@@ -83,25 +134,35 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         except TokenError:
             return None
 
+    def invalid(lang: str) -> Response:
+        t = UNSUBSCRIBE_TEXTS[lang]
+        return _page(t["invalid_title"], f"<p>{html.escape(t['invalid'])}</p>", 400, lang)
+
     async def unsubscribe_page(request: Request) -> Response:
         token = request.path_params["token"]
+        lang = page_language(request)
         address = address_of(token)
         if address is None:
-            return _page("This link does not work", "<p>The unsubscribe link is invalid or damaged.</p>", 400)
-        team = html.escape(ctx.settings.team.name)
+            return invalid(lang)
+        t = UNSUBSCRIBE_TEXTS[lang]
+        ask = html.escape(t["ask"]).format(
+            team=html.escape(ctx.settings.team.name), address=f"<strong>{html.escape(_mask(address))}</strong>"
+        )
         return _page(
-            "Unsubscribe",
-            f"<p>Stop follow-up emails from {team} to <strong>{html.escape(_mask(address))}</strong>?</p>"
+            t["title"],
+            f"<p>{ask}</p>"
             f'<form method=post action="{html.escape(str(request.url.path))}">'
             '<input type=hidden name="List-Unsubscribe" value="One-Click">'
-            "<button type=submit>Unsubscribe</button></form>",
+            f"<button type=submit>{html.escape(t['button'])}</button></form>",
+            lang=lang,
         )
 
     async def unsubscribe_post(request: Request) -> Response:
         token = request.path_params["token"]
+        lang = page_language(request)
         address = address_of(token)
         if address is None:
-            return _page("This link does not work", "<p>The unsubscribe link is invalid or damaged.</p>", 400)
+            return invalid(lang)
         body = (await request.body())[:4096].decode("utf-8", "replace")
         one_click = parse_qs(body).get("List-Unsubscribe") == ["One-Click"]
         now = ctx.clock()
@@ -110,10 +171,10 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
             ctx.store.record_audit, "customer", "unsubscribed", None, via="one-click" if one_click else "link"
         )
         log.info("unsubscribe honoured (%s)", "one-click" if one_click else "confirm page")
+        t = UNSUBSCRIBE_TEXTS[lang]
         return _page(
-            "You are unsubscribed",
-            f"<p>{html.escape(ctx.settings.team.name)} will not send you follow-up emails again. "
-            "Replies to your own messages still reach us.</p>",
+            t["done_title"], f"<p>{html.escape(t['done']).format(team=html.escape(ctx.settings.team.name))}</p>",
+            lang=lang,
         )
 
     verifier: list[Any] = []

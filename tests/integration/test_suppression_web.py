@@ -79,6 +79,30 @@ def test_one_click_post_is_honoured_without_login_or_csrf(web: tuple[TestClient,
     assert store.suppressed() == {"jane@example.org"}
 
 
+@pytest.mark.parametrize(
+    ("accept_language", "lang", "button", "done"),
+    [
+        (None, "en", "Unsubscribe", "You are unsubscribed"),
+        ("fr-CH, fr;q=0.9, en;q=0.8", "fr", "Me désabonner", "Votre désabonnement est enregistré"),
+        ("es-MX,es;q=0.9", "es", "Darme de baja", "Se ha dado de baja"),
+        ("it, de;q=0.8", "de", "Abmelden", "Sie sind abgemeldet"),
+    ],
+)
+def test_the_unsubscribe_pages_speak_the_browsers_language(
+    web: tuple[TestClient, Store], accept_language: str | None, lang: str, button: str, done: str
+) -> None:
+    client, store = web
+    headers = {"Accept-Language": accept_language} if accept_language else {}
+    token = make_unsubscribe_token("jane@example.org", KEY)
+    page = client.get(f"/unsubscribe/{token}", headers=headers)
+    assert f"<html lang={lang}>" in page.text and f">{button}</button>" in page.text
+    assert "j***@example.org" in page.text and "Northwind Support" in page.text
+    res = client.post(f"/unsubscribe/{token}", content=b"List-Unsubscribe=One-Click", headers={
+        **headers, "Content-Type": "application/x-www-form-urlencoded"})
+    assert res.status_code == 200 and done in res.text
+    assert store.suppressed() == {"jane@example.org"}
+
+
 def test_a_tampered_or_foreign_token_is_refused(web: tuple[TestClient, Store]) -> None:
     client, store = web
     good = make_unsubscribe_token("jane@example.org", KEY)
