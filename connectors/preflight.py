@@ -64,6 +64,8 @@ def run_checks(settings: Settings) -> list[Check]:
             outcome, detail = check(settings)
         except OutreachError as exc:
             outcome, detail = "failed", str(exc)
+        except Exception as exc:  # noqa: BLE001 - a check reports every failure; one never stops the others
+            outcome, detail = "failed", f"unexpected {type(exc).__name__}: {exc}"[:300]
         log.info("check %s: %s", name, outcome)
         results.append(Check(name, outcome, detail))
     return results
