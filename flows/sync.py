@@ -2,9 +2,10 @@
 
 Scheduled every five minutes with a concurrency limit of one that cancels a
 new run while one is still going (``prefect.yaml``): a long backfill is
-never raced by a second sync. The mailbox is read in batches of
-``imap.batch_size`` inside one task, so a 100,000-message backfill is a
-single task run with a few hundred transactions, not thousands of tasks.
+never raced by a second sync. The mailbox is read in batches of at most
+``imap.batch_size`` messages and ``imap.batch_megabytes`` inside one task, so a
+100,000-message backfill is a single task run with a few hundred transactions,
+not thousands of tasks.
 """
 
 from __future__ import annotations
