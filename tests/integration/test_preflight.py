@@ -55,6 +55,23 @@ def test_a_working_setup_passes_every_check_and_sends_nothing(dovecot: DovecotUs
     assert dovecot.status("INBOX") == before
 
 
+def test_the_store_check_on_postgresql_empty_then_migrated_and_unreachable(
+    dovecot: DovecotUser, tmp_path: Path, postgres: str
+) -> None:
+    from connectors.store import Store
+
+    check = by_name(run_checks(settings_for(dovecot, tmp_path, store={"url": postgres})))["store"]
+    assert check.outcome == "ok" and "reachable, empty" in check.detail
+    Store.open(postgres).close()  # the first run creates the tables
+    check = by_name(run_checks(settings_for(dovecot, tmp_path, store={"url": postgres})))["store"]
+    assert check.outcome == "ok" and "0 messages, 0 threads" in check.detail
+    # A port nobody listens on, with a password that must not be shown.
+    down = "postgresql://outreach:s3cret-pw@127.0.0.1:1/nowhere"
+    check = by_name(run_checks(settings_for(dovecot, tmp_path, store={"url": down})))["store"]
+    assert check.outcome == "failed" and "cannot connect to store" in check.detail
+    assert "s3cret-pw" not in check.detail and "outreach:***@127.0.0.1:1" in check.detail
+
+
 def test_each_failure_is_named_and_the_other_checks_still_run(
     dovecot: DovecotUser, tmp_path: Path, smtp_tls_server: SmtpSink
 ) -> None:
