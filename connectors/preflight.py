@@ -2,7 +2,8 @@
 
 Each check answers one question an operator has after editing the config: can Outreach
 open its store, log in to the mailbox and find the folders, reach the sending provider,
-sign links, run the review app, render the templates? Every check runs even when an
+sign links, run the review app, render the templates, reach the Prefect API that runs the
+schedules? Every check runs even when an
 earlier one fails, nothing is sent or changed on the mailbox, and each answer is one line
 naming what was checked and, on failure, what to fix.
 """
@@ -31,7 +32,7 @@ class Check:
 
     Attributes:
         name: What was checked (``store``, ``mailbox``, ``sender``, ``links``, ``review``,
-            ``templates``).
+            ``templates``, ``prefect``).
         outcome: ``ok``, ``failed``, or ``skipped`` (not needed with these settings).
         detail: One line: what was found, or what is wrong and how to fix it.
     """
@@ -57,6 +58,7 @@ def run_checks(settings: Settings) -> list[Check]:
         ("links", _links),
         ("review", _review),
         ("templates", _templates),
+        ("prefect", _prefect),
     ]
     results = []
     for name, check in checks:
@@ -143,3 +145,25 @@ def _templates(settings: Settings) -> tuple[Outcome, str]:
         more = f" (and {len(problems) - 1} more: outreach templates check)" if len(problems) > 1 else ""
         return "failed", f"{problems[0]}{more}"
     return "ok", f"every template renders ({settings.templates_path})"
+
+
+def _prefect(_settings: Settings) -> tuple[Outcome, str]:
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    if not url:
+        return "skipped", "no PREFECT_API_URL: `outreach serve` runs the schedules with a local Prefect server"
+    from prefect.client.orchestration import get_client
+
+    from flows.serve import load_specs
+
+    with get_client(sync_client=True) as client:
+        problem = client.api_healthcheck()
+        if problem is not None:
+            return "failed", f"{url}: not reachable ({type(problem).__name__})"
+        deployed = {d.name for d in client.read_deployments()}
+    wanted = [spec.name for spec in load_specs()]
+    missing = [name for name in wanted if name not in deployed]
+    if missing:
+        return "ok", f"{url}: reachable; not deployed yet: {', '.join(missing)} (prefect deploy --all, or outreach serve)"
+    return "ok", f"{url}: reachable; all {len(wanted)} deployments of prefect.yaml are there"

@@ -95,3 +95,11 @@ def test_a_rotated_refresh_token_is_kept_in_its_prefect_secret_block(prefect_har
     [grant] = http_stub.requests
     assert parse_qs(grant.body.decode())["refresh_token"] == ["1//first-refresh-token"]  # read from the block
     assert Secret.load("outreach-test-refresh").get() == "1//rotated-refresh-token"
+
+
+def test_outreach_check_reaches_the_prefect_api(prefect_harness: None, settings: Settings) -> None:
+    from connectors.preflight import run_checks
+
+    [check] = [c for c in run_checks(settings) if c.name == "prefect"]
+    assert check.outcome == "ok" and "reachable" in check.detail
+    assert check.detail.startswith("http://127.0.0.1:")  # the test server's API

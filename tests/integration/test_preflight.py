@@ -46,6 +46,8 @@ def test_a_working_setup_passes_every_check_and_sends_nothing(dovecot: DovecotUs
     dovecot.append("Sent", b"From: support@example.test\r\nSubject: Re: Hi\r\n\r\nHello\r\n")
     before = dovecot.status("INBOX")
     checks = by_name(run_checks(settings_for(dovecot, tmp_path)))
+    prefect = checks.pop("prefect")  # skipped without a Prefect API; ok when the flow tests' server runs
+    assert prefect.outcome in ("ok", "skipped")
     assert {n: c.outcome for n, c in checks.items()} == {
         "store": "ok", "mailbox": "ok", "sender": "ok", "links": "ok", "review": "ok", "templates": "ok",
     }
