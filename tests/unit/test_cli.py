@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 COMMANDS = [
     [], ["demo"], ["sync"], ["detect"], ["draft"], ["drafts"], ["drafts", "list"], ["drafts", "show"],
     ["drafts", "approve"], ["drafts", "reject"], ["drafts", "edit"], ["drafts", "unknown"], ["send"], ["run"],
-    ["report"], ["status"], ["quarantine", "list"],
+    ["report"], ["status"], ["quarantine", "list"], ["check"], ["watch"], ["serve"],
 ]
 
 
