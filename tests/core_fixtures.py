@@ -75,3 +75,15 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]
     store = Store.open(url)
     yield store
     store.close()
+
+
+def tamper_signature(token: str) -> str:
+    """``token`` with one character of its signature changed.
+
+    In the middle, never at the end: the last base64 character of a signature carries
+    padding bits, so changing it may decode to the same bytes and leave the token valid.
+    """
+    payload, _, signature = token.rpartition(".")
+    middle = len(signature) // 2
+    swapped = "A" if signature[middle] != "A" else "B"
+    return f"{payload}.{signature[:middle]}{swapped}{signature[middle + 1:]}"

@@ -21,6 +21,7 @@ from outreach.links import SURVEY_SALT, make_survey_token
 from outreach.review.context import WebContext
 from outreach.review.public_surveys import make_nonce, make_public_app
 from outreach.settings import Settings
+from tests.core_fixtures import tamper_signature
 
 KEY = "test-signing-key"
 NOW = datetime(2026, 3, 5, 14, 0, tzinfo=UTC)
@@ -118,7 +119,7 @@ def test_tampered_expired_and_foreign_tokens_are_refused(
     client, store = web
     draft_id = seed_draft(store)
     token = make_survey_token(draft_id, 4, KEY)
-    tampered = token[:-3] + ("aaa" if not token.endswith("aaa") else "bbb")
+    tampered = tamper_signature(token)
     # itsdangerous measures age against the real clock: sign 31 days in the past (expiry is 30).
     with monkeypatch.context() as m:
         real = time.time
