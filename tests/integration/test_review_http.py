@@ -18,6 +18,7 @@ from outreach.review.app import create_app
 from outreach.review.auth import LoginLimiter
 from outreach.review.context import WebContext
 from outreach.settings import Settings
+from tests.core_fixtures import tamper_signature
 from tests.review_fixtures import ADMIN_PASSWORD, NOW, PASSWORD, Clock, Seeded
 
 REPO = Path(__file__).resolve().parents[2]
@@ -189,7 +190,7 @@ def test_session_cookie_is_httponly_samesite_and_signed(client: TestClient) -> N
     assert "outreach_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
     assert "secure" not in cookie  # review.secure_cookies defaults to false (plain HTTP on a LAN)
     value = client.cookies["outreach_session"]
-    client.cookies.set("outreach_session", value[:-3] + ("AAA" if not value.endswith("AAA") else "BBB"))
+    client.cookies.set("outreach_session", tamper_signature(value))
     assert client.get("/").status_code == 303  # tampered signature: no session
 
 
