@@ -421,9 +421,11 @@ class ImapSource:
             raise SourceError(f"{self.name}/{folder}", "server sent no UIDVALIDITY")
         return int(data[-1])
 
-    def _search_after(self, last: int) -> list[int]:
+    def _search_after(self, last: int, criteria: str = "") -> list[int]:
+        """UIDs above ``last`` in the examined folder, ascending, that also match ``criteria``."""
         conn = self.connection()
-        data = self._command(self._examined or "?", conn.uid("SEARCH", f"UID {last + 1}:*"))
+        query = f"UID {last + 1}:* {criteria}".rstrip()
+        data = self._command(self._examined or "?", conn.uid("SEARCH", query))
         # "n:*" always matches the highest UID, even when it is below n.
         return sorted(u for u in (int(x) for x in b" ".join(data).split()) if u > last)
 
@@ -440,12 +442,11 @@ class ImapSource:
         if max_bytes is None:
             return [uids[i : i + count] for i in range(0, len(uids), count)]
         small = max(1, max_bytes // count)
-        conn = self.connection()
-        found = self._command(self._examined or "?", conn.uid("SEARCH", f"UID {last + 1}:* LARGER {small}"))
         wanted = set(uids)
-        large = sorted(u for u in (int(x) for x in b" ".join(found).split()) if u in wanted)
+        large = [u for u in self._search_after(last, f"LARGER {small}") if u in wanted]
         sizes: dict[int, int] = {}
         if large:
+            conn = self.connection()
             for item in self._command(self._examined or "?", conn.uid("FETCH", uid_set(large), "(RFC822.SIZE)")):
                 line = item[0] if isinstance(item, tuple) else item
                 if not isinstance(line, bytes):
