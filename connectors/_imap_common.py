@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import imaplib
-import ipaddress
 import random
 import re
 import ssl
@@ -19,9 +18,7 @@ from dataclasses import dataclass
 import imaplib2
 
 from outreach.errors import SourceError
-from outreach.settings import ImapSettings
-
-LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+from outreach.settings import ImapSettings, is_loopback
 
 TokenSource = str | Callable[[], str]
 """An XOAUTH2 access token as given, or a callable returning a valid one at each login
@@ -32,16 +29,6 @@ def source_name(settings: ImapSettings) -> str:
     """Stable identity of an IMAP source: ``imap://user@host:port``."""
     user = f"{settings.username}@" if settings.username else ""
     return f"imap://{user}{settings.host}:{settings.port}"
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback IP addresses (plain IMAP is allowed only there)."""
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def tls_context(settings: ImapSettings) -> ssl.SSLContext:

@@ -40,6 +40,19 @@ def _check_hours(value: str) -> str:
     return value
 
 
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback IP addresses: the only hosts plain text may go to."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _check_timezone(value: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -156,7 +169,7 @@ class ImapSettings(Section):
         parts = urlsplit(value)
         if parts.scheme == "https" and parts.hostname:
             return value
-        if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "::1", "localhost"):
+        if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
             return value  # a local token service (tests, a sidecar)
         raise ValueError("must be an https:// URL: the refresh token and client secret are sent to it")
 
