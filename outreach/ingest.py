@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from outreach.errors import MessageParseError
@@ -155,6 +156,18 @@ def _ready() -> None:
     """A no-op job: returns once a parser process is up."""
 
 
+@dataclass(slots=True)
+class _Pending:
+    """A batch waiting for the parser pool or in it."""
+
+    batch: FolderBatch
+    size: int
+    """Bytes of mail it holds."""
+    job: Any = None
+    """The pool's future once shipped; None: not shipped, or parsed here."""
+    shipped: bool = False
+
+
 class BatchParser:
     """Parse fetched batches in parallel processes, handing results back in fetch order.
 
@@ -273,37 +286,37 @@ class BatchParser:
         from collections import deque
         from concurrent.futures.process import BrokenProcessPool
 
-        # [batch, future or None, shipped?, bytes]: unshipped batches wait for the pool.
-        pending: deque[list[Any]] = deque()
+        # Unshipped batches wait for the pool; shipped ones hold their job (None: parse here).
+        pending: deque[_Pending] = deque()
 
         def ship() -> None:
             """Hand waiting batches to the pool once it runs."""
             if not self._booted.is_set():
                 return
             for entry in pending:
-                if entry[2]:
+                if entry.shipped:
                     continue
-                entry[2] = True
+                entry.shipped = True
                 if self._broken or self._pool is None:
                     continue
                 try:
-                    entry[1] = self._pool.submit(_worker_parse, entry[0].messages)
+                    entry.job = self._pool.submit(_worker_parse, entry.batch.messages)
                     self.pooled += 1
                 except (BrokenProcessPool, RuntimeError) as exc:
                     self._give_up_pool(f"parser processes unavailable ({type(exc).__name__})")
 
         def settle() -> tuple[FolderBatch, list[StoredMessage], list[Quarantined]]:
-            if not pending[0][2]:
+            if not pending[0].shipped:
                 self._booted.wait()
                 ship()
-            batch, job, _, _ = pending.popleft()
-            if job is not None:
+            entry = pending.popleft()
+            if entry.job is not None:
                 try:
-                    stored, bad = job.result()
-                    return batch, stored, bad
+                    stored, bad = entry.job.result()
+                    return entry.batch, stored, bad
                 except BrokenProcessPool:
                     self._give_up_pool("a parser process died")
-            return (batch, *parse_batch(batch.messages, self.settings))
+            return (entry.batch, *parse_batch(entry.batch.messages, self.settings))
 
         for batch in batches:
             size = sum(len(m.data) for m in batch.messages)
@@ -314,11 +327,11 @@ class BatchParser:
                 yield (batch, *parse_batch(batch.messages, self.settings))
                 continue
             self.start()
-            pending.append([batch, None, False, size])
+            pending.append(_Pending(batch, size))
             ship()
             while pending and (
                 len(pending) > (self.workers if self._booted.is_set() else self.BOOT_BACKLOG)
-                or sum(e[3] for e in pending) > self.MAX_PENDING_BYTES
+                or sum(e.size for e in pending) > self.MAX_PENDING_BYTES
             ):
                 yield settle()
         while pending:
