@@ -3,9 +3,8 @@
 Each check answers one question an operator has after editing the config: can Outreach
 open its store, log in to the mailbox and find the folders, reach the sending provider,
 sign links, run the review app, render the templates, reach the Prefect API that runs the
-schedules? Every check runs even when an
-earlier one fails, nothing is sent or changed on the mailbox, and each answer is one line
-naming what was checked and, on failure, what to fix.
+schedules? Every check runs even when an earlier one fails, nothing is sent or changed on
+the mailbox, and each answer is one line naming what was checked and, on failure, what to fix.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ def check(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Check the config against the real systems: store, mailbox login and folders, sender, links, templates.
+    """Check the config against the real systems: store, mailbox, sender, links, templates, Prefect.
 
     Sends nothing and changes nothing on the mailbox. Exit code 1 when any check fails.
     """

@@ -4,11 +4,12 @@ The reader is deliberately strict. A number only counts as a score when it
 stands alone (a line or sentence like "4", "10!!", "a 4", "I'd say 9"), or
 wears a score's clothes anywhere ("4/5", "8 out of 10", "acht von zehn",
 "4 sur 5", "8 de 10", "4 stars", "5 étoiles", "Score: 7"), in English, German,
-French or Spanish (the languages the survey templates ship in). Everything that merely contains digits — dates,
-times, prices, versions, order, ticket and phone numbers, numbered lists,
-URLs, e-mail addresses, file names and paths, hex, identifiers, function
-calls like ``alert(1)`` — is masked before looking, and markup (tags, with
-the content of an element: ``<script>…</script>``) is read as if absent.
+French or Spanish (the languages the survey templates ship in). Everything
+that merely contains digits — dates, times, prices, versions, order, ticket and
+phone numbers, numbered lists, URLs, e-mail addresses, file names and paths,
+hex, identifiers, function calls like ``alert(1)`` — is masked before looking,
+and markup (tags, with the content of an element: ``<script>…</script>``) is
+read as if absent.
 Two different scores, "3 or 4", "2-3", "between 2 and 3" or a range
 written as "2/3" on a 1–5 survey are *ambiguous*; a score outside the
 scale, or a fraction of another scale ("4/5" on a 0–10 survey), is
@@ -101,7 +102,7 @@ _FILLER = frozenset(
     punkte gerne gern wohl eher actually eigentlich rather wait sorry make correction doch lieber
     je j' j'ai ma mon dirais dis dit donne donnerais donnerai mets mettrais c'est vous nous le la les un une
     merci beaucoup franchement honnêtement plutôt bien très sans doute globalement pour moi votre
-    doy daría daria diría diria digo pondría pondria pongo mi nota es sería seria yo un una
+    doy daría daria diría diria digo pondría pondria pongo mi nota es sería seria yo una
     gracias muchas sinceramente claramente por parte para mí su
     """.split()
 )
