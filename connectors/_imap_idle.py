@@ -13,6 +13,7 @@ import queue
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -113,6 +114,8 @@ class IdleConnection:
         self._password = password
         self._token = oauth2_token
         self._conn: imaplib2.IMAP4 | None = None
+        self.offers_idle = True
+        """Whether the server offers IDLE (known once open); without it :meth:`wait` polls."""
 
     def __enter__(self) -> IdleConnection:
         self.open()
@@ -165,6 +168,7 @@ class IdleConnection:
         except imaplib2.IMAP4.error as exc:
             self.close()
             raise auth_failed(self.name, s, self._token, exc) from exc
+        self.offers_idle = _offers_idle(conn)
         typ, data = conn.examine(quote(self.folder))
         if typ != "OK":
             self.close()
@@ -181,6 +185,8 @@ class IdleConnection:
         Raises:
             imaplib2.IMAP4.abort, OSError: the connection dropped (reconnect and retry).
         """
+        if not self.offers_idle:
+            return self._poll(timeout, stop)
         conn = self.connection
         done = threading.Event()
         outcome: list[Any] = []
@@ -201,6 +207,22 @@ class IdleConnection:
             raise exc_class(reason)
         _typ, exists = conn.response("EXISTS")
         return bool(exists and any(x is not None for x in exists))
+
+    def _poll(self, timeout: float, stop: threading.Event) -> bool:
+        """:meth:`wait` for a server without IDLE: a NOOP every ``poll_seconds``.
+
+        The server reports new mail (``EXISTS``) in its answer to any command.
+        """
+        conn = self.connection
+        deadline = time.monotonic() + timeout
+        while True:
+            conn.noop()
+            _typ, exists = conn.response("EXISTS")
+            if exists and any(x is not None for x in exists):
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or stop.wait(min(self.settings.poll_seconds, remaining)):
+                return False
 
     def close(self) -> None:
         """Log out and join imaplib2's threads, even when the connection is already dead."""
@@ -279,7 +301,14 @@ def watch(
                 connected_before = True
                 if on_ready is not None:
                     _safe_call(on_ready, folder)
-                log.info("%s: watching with IDLE", idle.name)
+                if idle.offers_idle:
+                    log.info("%s: watching with IDLE", idle.name)
+                else:
+                    log.info(
+                        "%s: the server does not offer IDLE; checking for new mail every %s s",
+                        idle.name,
+                        settings.poll_seconds,
+                    )
                 while not quit_all.is_set():
                     if idle.wait(settings.idle_seconds, quit_all):
                         _safe_call(on_new, folder)
@@ -312,6 +341,13 @@ def watch(
             t.join(timeout=settings.timeout_seconds + 10)
     if fatal:
         raise fatal[0]
+
+
+def _offers_idle(conn: imaplib2.IMAP4) -> bool:
+    """Whether the server offers IDLE, asked after login (the greeting's list may differ)."""
+    typ, data = conn.capability()
+    words = b" ".join(d if isinstance(d, bytes) else str(d).encode() for d in data or () if d)
+    return typ == "OK" and b"IDLE" in words.upper().split()
 
 
 def _safe_call(callback: Callable[[str], None], folder: str) -> None:

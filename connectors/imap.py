@@ -136,6 +136,11 @@ class ImapSource:
         self.round_trips = 0
         """IMAP commands sent since construction (a cheap cost meter for tests and benchmarks)."""
 
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """What the server offered after login (upper case); empty before the first command."""
+        return frozenset(self._capabilities)
+
     # --- MessageSource ----------------------------------------------------------------------------
 
     def folders(self) -> list[tuple[str, bool]]:

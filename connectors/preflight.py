@@ -96,6 +96,7 @@ def _mailbox(settings: Settings) -> tuple[Outcome, str]:
     password, token = imap_credentials(imap)
     with ImapSource(imap, password=password, oauth2_token=token, retries=1, backoff_base=0.2) as source:
         found = source.folders()
+        offers_idle = "IDLE" in source.capabilities
     names = [name for name, _sent in found]
     missing = [f for f in imap.folders if f not in names]
     how = imap.auth if not callable(token) else f"{imap.auth}, access token renewed"
@@ -105,6 +106,8 @@ def _mailbox(settings: Settings) -> tuple[Outcome, str]:
         return "failed", f"{detail}; not on the server: {', '.join(missing)} (check imap.folders)"
     if not any(sent for _name, sent in found):
         detail += "; no sent folder found, so staff replies are seen only when they are in the synced folders"
+    if not offers_idle:
+        detail += f"; no IDLE on this server: `outreach watch` checks every {imap.poll_seconds} s"
     return "ok", detail
 
 

@@ -154,6 +154,12 @@ class ImapSettings(Section):
     idle_seconds: int = Field(
         1500, ge=60, le=1740, description="Re-IDLE before the server's 29-minute limit."
     )
+    poll_seconds: int = Field(
+        60,
+        ge=5,
+        le=1740,
+        description="For a server without IDLE: how often `outreach watch` asks it for new mail.",
+    )
 
     @property
     def batch_bytes(self) -> int:

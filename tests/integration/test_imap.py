@@ -595,6 +595,49 @@ def test_watch_renews_idle_before_the_timeout(dovecot, monkeypatch) -> None:
     assert idle_threads() == []
 
 
+def test_idle_connection_knows_whether_the_server_offers_idle(dovecot, dovecot_without_idle) -> None:
+    with IdleConnection(settings_for(dovecot), "INBOX", password=dovecot.password) as idle:
+        assert idle.offers_idle
+    with IdleConnection(settings_for(dovecot_without_idle), "INBOX", password=dovecot_without_idle.password) as idle:
+        assert not idle.offers_idle
+    assert idle_threads() == []
+
+
+def test_watch_polls_a_server_without_idle(dovecot_without_idle, caplog, monkeypatch) -> None:
+    # poll_seconds is at least 5 in settings; the loop is the same with 0.5 s.
+    settings = settings_for(dovecot_without_idle, sent_folders=[]).model_copy(update={"poll_seconds": 0.5})
+    sent: list[str] = []
+    original = imaplib2.IMAP4._simple_command
+
+    def recording(self, name, *args, **kw):
+        sent.append(name)
+        return original(self, name, *args, **kw)
+
+    monkeypatch.setattr(imaplib2.IMAP4, "_simple_command", recording)
+    rec = Recorder()
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=watch,
+        args=(settings, rec.on_new),
+        kwargs={"stop": stop, "password": dovecot_without_idle.password, "on_ready": rec.on_ready},
+    )
+    caplog.set_level(logging.INFO, logger="outreach.imap")
+    thread.start()
+    try:
+        assert rec.wait(lambda: rec.ready == ["INBOX"])
+        time.sleep(1.2)
+        assert rec.new == []  # polling with nothing new reports nothing
+        dovecot_without_idle.append("INBOX", synthetic(1))
+        assert rec.wait(lambda: [f for f, _ in rec.new] == ["INBOX"], timeout=10)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert not thread.is_alive(), "watch() did not return after stop was set"
+    assert "IDLE" not in sent and sent.count("NOOP") >= 3
+    assert "does not offer IDLE; checking for new mail every 0.5 s" in caplog.text
+    assert idle_threads() == []
+
+
 def test_watch_with_wrong_password_raises_and_cleans_up(dovecot) -> None:
     stop = threading.Event()
     with pytest.raises(SourceError, match="authentication failed"):

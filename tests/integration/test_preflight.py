@@ -53,6 +53,7 @@ def test_a_working_setup_passes_every_check_and_sends_nothing(dovecot: DovecotUs
     }
     assert "logged in (login)" in checks["mailbox"].detail
     assert "INBOX, Sent (staff)" in checks["mailbox"].detail
+    assert "IDLE" not in checks["mailbox"].detail
     assert list((tmp_path / "outbox").iterdir()) == []  # the outbox was tried, not written to
     assert dovecot.status("INBOX") == before
 
@@ -98,6 +99,15 @@ def test_each_failure_is_named_and_the_other_checks_still_run(
 def test_a_missing_folder_fails_the_mailbox_check(dovecot: DovecotUser, tmp_path: Path) -> None:
     check = by_name(run_checks(settings_for(dovecot, tmp_path, imap={"folders": ["INBOX", "Support"]})))["mailbox"]
     assert check.outcome == "failed" and "not on the server: Support" in check.detail
+
+
+def test_a_server_without_idle_is_named_with_the_watch_interval(
+    dovecot_without_idle: DovecotUser, tmp_path: Path
+) -> None:
+    settings = settings_for(dovecot_without_idle, tmp_path, imap={"sent_folders": [], "poll_seconds": 30})
+    check = by_name(run_checks(settings))["mailbox"]
+    assert check.outcome == "ok"
+    assert "no IDLE on this server: `outreach watch` checks every 30 s" in check.detail
 
 
 def test_smtp_that_answers_and_logs_in_passes(dovecot: DovecotUser, tmp_path: Path, smtp_tls_server: SmtpSink) -> None:

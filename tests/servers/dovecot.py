@@ -498,7 +498,9 @@ active_value = true
 """
 
 
-def make_server(base: Path, oauth2_introspection_url: str | None = None) -> DovecotServer:
+def make_server(
+    base: Path, oauth2_introspection_url: str | None = None, imap_capability: str | None = None
+) -> DovecotServer:
     """Write a config into ``base`` and return a not-yet-started server.
 
     Args:
@@ -506,6 +508,8 @@ def make_server(base: Path, oauth2_introspection_url: str | None = None) -> Dove
         oauth2_introspection_url: When given, XOAUTH2 and OAUTHBEARER are offered too and
             tokens are checked by POSTing them to this URL (``token=...``); the answer must be
             JSON ``{"active": true, "username": "<user>"}`` for a valid token.
+        imap_capability: When given, the CAPABILITY list the server advertises after login
+            (Dovecot's ``imap_capability``), e.g. to play a server without IDLE.
     """
     require_binary(DOVECOT, "dovecot-imapd")
     base.chmod(0o755)  # mail processes (nobody when root) must traverse it
@@ -541,6 +545,9 @@ def make_server(base: Path, oauth2_introspection_url: str | None = None) -> Dove
             oauth2_passdb=_OAUTH2_PASSDB.format(base=base) if oauth2_introspection_url else "",
         )
     )
+    if imap_capability:
+        with server.config_file.open("a") as config:
+            config.write(f"imap_capability = {imap_capability}\n")
     if oauth2_introspection_url:
         (base / "dovecot-oauth2.conf.ext").write_text(_OAUTH2_CONF.format(url=oauth2_introspection_url))
     return server
@@ -556,6 +563,22 @@ def dovecot_server() -> Iterator[DovecotServer]:
     server.start()
     try:
         yield server
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def dovecot_without_idle() -> Iterator[DovecotUser]:
+    """A user on a second Dovecot that does not advertise IDLE, as some IMAP gateways do not."""
+    base = Path(tempfile.mkdtemp(prefix="outreach-dovecot-no-idle-"))
+    server = make_server(
+        base, imap_capability="IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE UIDPLUS ESEARCH"
+    )
+    server._write_users(1)
+    server.start()
+    try:
+        yield server.add_user()
     finally:
         server.stop()
         shutil.rmtree(base, ignore_errors=True)
