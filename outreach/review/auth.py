@@ -7,7 +7,8 @@
   session ends ``review.session_minutes`` after login whatever the cookie says.
 - Every POST carries a CSRF token bound to the session (a hidden form field
   or the ``X-CSRF-Token`` header); without a matching one the answer is 403.
-- Failed logins are counted per (name, address) and per address; past
+- Login attempts are counted per (name, address) and per address before the
+  password is checked (a good one is then uncounted); past
   ``review.login_attempts_per_minute`` the answer is 429 with Retry-After.
 """
 
@@ -59,6 +60,9 @@ def session_secret(settings: Settings) -> str:
 class LoginLimiter:
     """Counts failed logins in a sliding minute, per (name, address) and per address.
 
+    Each attempt counts from the moment it starts (:meth:`begin`), so parallel
+    guesses cannot all slip in while the password hashes run.
+
     In memory: one review process enforces its own limit (run one process, or
     put a proxy limit in front of several).
     """
@@ -72,31 +76,40 @@ class LoginLimiter:
     def _keys(self, name: str, address: str) -> list[tuple[tuple[str, ...], int]]:
         return [((name.lower(), address), self.per_minute), ((address,), self.per_minute * ADDRESS_FACTOR)]
 
-    def retry_after(self, name: str, address: str) -> float | None:
-        """Seconds until another attempt is allowed, or None when it is allowed now."""
+    def begin(self, name: str, address: str) -> float | None:
+        """Count a login attempt before its password is checked.
+
+        Checking and counting happen under one lock: attempts sent in parallel
+        cannot all pass the check while the slow password hash runs.
+
+        Returns:
+            None when the attempt may go on (it now counts as a failure until
+            :meth:`succeeded`), else the seconds until another one is allowed.
+        """
         now = self.clock()
         wait = 0.0
         with self._lock:
-            for key, limit in self._keys(name, address):
+            keys = self._keys(name, address)
+            for key, limit in keys:
                 hits = self._prune(key, now)
                 if len(hits) >= limit:
                     wait = max(wait, hits[0] + 60 - now)
-        return wait if wait > 0 else None
-
-    def failed(self, name: str, address: str) -> None:
-        """Record a failed attempt."""
-        now = self.clock()
-        with self._lock:
-            for key, _ in self._keys(name, address):
+            if wait > 0:
+                return wait
+            for key, _ in keys:
                 self._failures.setdefault(key, deque()).append(now)
             if len(self._failures) > 10_000:  # bound memory under a spray of names
                 for key in list(self._failures):
                     self._prune(key, now)
+        return None
 
     def succeeded(self, name: str, address: str) -> None:
-        """Forget the name's failures from this address after a good login."""
+        """A good login: forget the name's failures from this address and uncount this attempt."""
         with self._lock:
             self._failures.pop((name.lower(), address), None)
+            hits = self._failures.get((address,))
+            if hits:
+                hits.pop()
 
     def _prune(self, key: tuple[str, ...], now: float) -> deque[float]:
         hits = self._failures.get(key, deque())

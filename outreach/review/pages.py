@@ -130,9 +130,10 @@ class Pages:
         name = str(form.get("name") or "").strip()[:100]
         password = str(form.get("password") or "")
         address = request.client.host if request.client else "unknown"
-        wait = self.limiter.retry_after(name, address)
+        wait = self.limiter.begin(name, address)
         if wait is not None:
-            log.warning("login rate limit hit for %r from %s", name, address)
+            # Not the name: it is often a password typed into the wrong field.
+            log.warning("login rate limit hit from %s", address)
             response = self.render(
                 request, "login.html.j2", status_code=429, agent=None, next=safe_next(str(form.get("next") or "")),
                 error=f"Too many attempts. Try again in {math.ceil(wait)} seconds.",
@@ -143,8 +144,7 @@ class Pages:
 
         agent = await run_in_threadpool(verify_agent, self.ctx.store, name, password) if name and password else None
         if agent is None:
-            self.limiter.failed(name, address)
-            log.info("failed login for %r from %s", name, address)
+            log.info("failed login from %s", address)
             return self.render(
                 request, "login.html.j2", status_code=401, agent=None, next=safe_next(str(form.get("next") or "")),
                 error="Wrong name or password.", login_name=name,

@@ -255,6 +255,30 @@ def test_login_is_rate_limited_per_name_and_address(
     assert ok.status_code == 303
 
 
+def test_parallel_guesses_cannot_outrun_the_login_limit(app: Any, review_settings: Settings) -> None:
+    """Attempts sent at once: each is counted before its (slow) password check, not after."""
+    import asyncio
+
+    import httpx
+
+    limit = review_settings.review.login_attempts_per_minute
+
+    async def spray() -> list[int]:
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.5", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            token = csrf_of((await c.get("/login")).text)
+            forms = [{"csrf_token": token, "name": "priya", "password": f"guess {i}"} for i in range(limit * 6)]
+            forms.append({"csrf_token": token, "name": "priya", "password": PASSWORD})
+            responses = await asyncio.gather(*(c.post("/login", data=form) for form in forms))
+            return [r.status_code for r in responses]
+
+    statuses = asyncio.run(spray())
+    checked = [s for s in statuses if s != 429]
+    assert len(checked) <= limit, f"{len(checked)} passwords checked, limit {limit}"
+    assert statuses[-1] == 429  # the right password arrived after the limit was used up
+    assert set(statuses) <= {401, 429}
+
+
 def test_login_spray_from_one_address_is_limited(client: TestClient, review_settings: Settings) -> None:
     limit = review_settings.review.login_attempts_per_minute
     token = csrf_of(client.get("/login").text)
