@@ -1058,6 +1058,23 @@ class Store:
                 )
         return bool(n)
 
+    def recipients_of(self, message_ids: Sequence[str]) -> set[str]:
+        """Whom we wrote in these messages: drafts we sent and staff replies in the store.
+
+        A bounce or complaint may suppress only these addresses (see ``ParsedMessage.bounce_refs``).
+        """
+        ids = list(dict.fromkeys(message_ids))[:200]
+        if not ids:
+            return set()
+        with self.engine.connect() as conn:
+            found = {r.customer.lower() for r in conn.execute(select(drafts.c.customer).where(drafts.c.message_id.in_(ids)))}
+            rows = conn.execute(
+                select(messages.c.to_addresses).where(messages.c.message_id.in_(ids), messages.c.direction == "out")
+            )
+            for row in rows:
+                found.update(str(a).lower() for a in row.to_addresses or ())
+        return found
+
     def last_sent_to(self, customer: str) -> datetime | None:
         """When we last sent this customer anything."""
         with self.engine.connect() as conn:

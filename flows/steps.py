@@ -70,6 +70,7 @@ def sync(
             one is made, only once there is mail, and closed here.
     """
     report = SyncReport(source=source.name)
+    unmatched_reports: list[Any] = []
     own_parser = parser is None
     live_threads = None
     try:
@@ -98,7 +99,7 @@ def sync(
                     quarantined=bad,
                     threads=live_threads,
                 )
-                _suppress_bounced(store, stored)
+                unmatched_reports.extend(_suppress_bounced(store, stored))
                 report.fetched += len(batch.messages)
                 report.stored += outcome.stored
                 report.duplicates += outcome.duplicates
@@ -110,6 +111,13 @@ def sync(
         if own_parser and parser is not None:
             parser.close()
     report.threaded += thread_new_messages(store)
+    # A staff reply from the sent folder may be stored after the bounce that returned it.
+    ignored = _suppress_bounced(store, unmatched_reports)
+    if ignored:
+        log.info(
+            "sync %s: %d bounce or complaint report(s) did not point to mail we sent; nobody suppressed",
+            source.name, len(ignored),
+        )
     __import__("flows.reply_steps").reply_steps.process_replies(store, settings)  # answers, stop automation, close the loop
     log.info(
         "sync %s: %d fetched, %d stored, %d quarantined",
@@ -123,16 +131,28 @@ def _chain(first: Any, rest: Any) -> Any:
     yield from rest
 
 
-def _suppress_bounced(store: Store, stored: Any) -> None:
-    """Bounces (DSN) and spam complaints (ARF) in the inbox: never write to those addresses again."""
+def _suppress_bounced(store: Store, stored: Any) -> list[Any]:
+    """Bounces (DSN) and spam complaints (ARF) in the inbox: never write to those addresses again.
+
+    Only recipients of mail we sent (a draft, or a staff reply in the store) that the
+    report points back to are suppressed: anyone can write a bounce-like message naming
+    any address. Returns the reports that pointed to nothing we know yet.
+    """
     from datetime import UTC
 
     now = datetime.now(UTC)
+    unmatched = []
     for m in stored:
         kind = m.parsed.auto_kind
-        if kind in ("bounce", "complaint"):
-            for address in m.parsed.bounced_addresses:
-                store.suppress(address, kind, "dsn" if kind == "bounce" else "arf", now)
+        if kind not in ("bounce", "complaint") or not m.parsed.bounced_addresses:
+            continue
+        ours = store.recipients_of(m.parsed.bounce_refs)
+        addresses = [a for a in m.parsed.bounced_addresses if a in ours]
+        if not addresses:
+            unmatched.append(m)
+        for address in addresses:
+            store.suppress(address, kind, "dsn" if kind == "bounce" else "arf", now)
+    return unmatched
 
 
 def thread_new_messages(store: Store) -> int:

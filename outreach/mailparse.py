@@ -114,6 +114,8 @@ _SECOND_ENVELOPE_RE = re.compile(
     rb"\nFrom (?![ \t]*:)[^\r\n]{0,200}\r?\n[!-9;-~]{1,76}:[^\r\n]{0,998}\r?\n[!-9;-~]{1,76}:"
 )
 _MSGID_RE = re.compile(r"<([^<>\s]{1,500})>")
+# "Message-ID: <…>" as a line of a returned message's headers (a text/rfc822-headers part or quoted text).
+_INLINE_MSGID_RE = re.compile(r"(?im)^[ \t>]*message-id:[ \t]*<([^<>\s]{1,500})>")
 _BARE_MSGID_RE = re.compile(r"^\s*([^<>\s@]{1,400}@[^<>\s@]{1,200})\s*$")
 _FOLD_RE = re.compile(r"\r?\n[ \t]*")
 _WS_RE = re.compile(r"\s+")
@@ -522,7 +524,7 @@ def _addresses(values: list[str]) -> list[tuple[str, str]]:
 
 
 class _Body:
-    __slots__ = ("attachments", "dsn_blocks", "enclosed_to", "feedback", "html", "plain")
+    __slots__ = ("attachments", "dsn_blocks", "enclosed_ids", "enclosed_to", "feedback", "html", "plain")
 
     def __init__(self) -> None:
         self.plain: list[str] = []
@@ -532,6 +534,7 @@ class _Body:
         self.dsn_blocks: list[Message] = []
         self.feedback: list[Message] = []
         self.enclosed_to: list[str] = []
+        self.enclosed_ids: list[str] = []
 
 
 def _part_filename(part: Message) -> str | None:
@@ -617,10 +620,13 @@ def _walk_body(msg: Message, root_headers: dict[str, str] | None = None) -> _Bod
             inner = payload[0] if isinstance(payload, list) and payload else None
             if isinstance(inner, Message):
                 body.enclosed_to.extend(str(v) for v in (inner.get_all("to") or []))
+                body.enclosed_ids.extend(_message_ids(str(inner.get("message-id") or "")))
                 subject = decode_header_text(inner.get("subject"))
                 body.attachments.append(_part_filename(part) or f"{subject or 'message'}.eml")
             elif ctype != "message/rfc822":
-                body.enclosed_to.extend(_ADDR_RE.findall(_part_text(part, raw_ctype)[:20_000]))
+                headers_text = _part_text(part, raw_ctype)[:20_000]
+                body.enclosed_to.extend(_ADDR_RE.findall(headers_text))
+                body.enclosed_ids.extend(_INLINE_MSGID_RE.findall(headers_text))
             continue
         if isinstance(payload, list):
             # Multipart (or an enclosed message): reverse so popping keeps order.
@@ -744,6 +750,22 @@ def _bounced(
     return tuple(out)
 
 
+def _bounce_refs(body: _Body, text: str, parent: list[str], refs: list[str]) -> tuple[str, ...]:
+    """Message-IDs a bounce or complaint points back to: the returned message's, then its own links.
+
+    Without them nothing ties the report to mail we sent (anyone can write a
+    bounce-like message naming any address), so the sync suppresses only
+    recipients of the messages found here.
+    """
+    found = [*body.enclosed_ids]
+    if not found:
+        # Bounces that quote the returned message as plain text.
+        found.extend(_INLINE_MSGID_RE.findall(text[:20_000]))
+    found.extend(parent)
+    found.extend(refs)
+    return tuple(dict.fromkeys(found))[:_MAX_BOUNCED]
+
+
 def _reply_token(addresses: Iterable[str], local: str | None, domain: str | None) -> str | None:
     if not local or not domain:
         return None
@@ -860,11 +882,14 @@ def _parse(
         token = _reply_token([*recipients, *extra], reply_local, reply_domain)
 
     bounced: tuple[str, ...] = ()
+    bounce_refs: tuple[str, ...] = ()
     if auto_kind in ("bounce", "complaint"):
         own = {from_address, *recipients}
         if auto_kind == "complaint":
             own = {from_address}
         bounced = _bounced(auto_kind, body, every, text, own)
+        if bounced:
+            bounce_refs = _bounce_refs(body, text, parent, refs)
 
     return ParsedMessage(
         message_id=message_id,
@@ -882,5 +907,6 @@ def _parse(
         content_hash=content_hash,
         reply_token=token,
         bounced_addresses=bounced,
+        bounce_refs=bounce_refs,
         language=guess_language(reply_text or text) if auto_kind is None else None,
     )

@@ -74,6 +74,9 @@ class ParsedMessage:
         content_hash: SHA-256 hex of the raw bytes.
         reply_token: The token found in a ``+token`` plus-address we sent from.
         bounced_addresses: For bounces/DSNs, the addresses that failed.
+        bounce_refs: For bounces and complaints, the Message-IDs they point back
+            to (the returned message's first): only recipients of mail we sent
+            are ever suppressed.
         language: Two-letter guess of the text's language, if known.
     """
 
@@ -92,6 +95,7 @@ class ParsedMessage:
     content_hash: str
     reply_token: str | None = None
     bounced_addresses: tuple[str, ...] = ()
+    bounce_refs: tuple[str, ...] = ()
     language: str | None = None
 
 

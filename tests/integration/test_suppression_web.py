@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from starlette.testclient import TestClient
 
 from connectors.schema import drafts, threads
@@ -201,12 +201,20 @@ def test_suppressed_customers_are_never_planned_for_sending(web: tuple[TestClien
     assert p.send == [] and "suppressed" in p.waits[1][1]
 
 
-DSN = b"""From MAILER-DAEMON Thu Mar  5 14:00:00 2026
+def dsn(recipient: str, returned_id: str | None, *, n: int = 1) -> bytes:
+    """A Postfix-style bounce; ``returned_id`` is the Message-ID of the returned message's headers."""
+    returned = (
+        f"--b1\nContent-Type: text/rfc822-headers\n\nFrom: support@northwind.example\n"
+        f"To: {recipient}\nSubject: Re: your order\nMessage-ID: <{returned_id}>\n\n"
+        if returned_id
+        else ""
+    )
+    return f"""From MAILER-DAEMON Thu Mar  5 14:00:00 2026
 From: Mail Delivery System <MAILER-DAEMON@mx.example.com>
-To: support@example.com
+To: support@northwind.example
 Subject: Undelivered Mail Returned to Sender
-Date: Thu, 05 Mar 2026 14:00:00 +0000
-Message-ID: <dsn-1@mx.example.com>
+Date: Thu, 05 Mar 2026 14:00:0{n} +0000
+Message-ID: <dsn-{n}@mx.example.com>
 Auto-Submitted: auto-replied
 MIME-Version: 1.0
 Content-Type: multipart/report; report-type=delivery-status; boundary="b1"
@@ -221,11 +229,33 @@ Content-Type: message/delivery-status
 
 Reporting-MTA: dns; mx.example.com
 
-Final-Recipient: rfc822; Gone.Customer@example.org
+Final-Recipient: rfc822; {recipient}
 Action: failed
 Status: 5.1.1
 
---b1--
+{returned}--b1--
+""".encode()
+
+
+STAFF_REPLY = b"""From support@northwind.example Thu Mar  5 13:00:00 2026
+From: Support <support@northwind.example>
+To: Gone.Customer@example.org
+Subject: Re: your order
+Date: Thu, 05 Mar 2026 13:00:00 +0000
+Message-ID: <staff-1@northwind.example>
+
+Your order is on its way.
+"""
+
+FORGED = b"""From attacker@evil.example Thu Mar  5 14:00:00 2026
+From: Anyone <attacker@evil.example>
+To: support@northwind.example
+Subject: hello
+Date: Thu, 05 Mar 2026 14:00:00 +0000
+Message-ID: <forged-1@evil.example>
+X-Failed-Recipients: ceo@bigcustomer.example, vip@client.example
+
+hello
 """
 
 
@@ -234,9 +264,54 @@ def test_bounces_found_in_the_inbox_suppress_the_failed_address(tmp_path, settin
     from flows import steps
 
     mbox = tmp_path / "inbox.mbox"
-    mbox.write_bytes(DSN)
     with Store.open(settings.store.url) as store:
+        sent = seed_draft(store, "jane@example.org")
+        with store.engine.connect() as conn:
+            draft_message_id = conn.execute(select(drafts.c.message_id).where(drafts.c.id == sent)).scalar_one()
+        mbox.write_bytes(dsn("Jane@example.org", draft_message_id))
         steps.sync(store, MboxSource(str(mbox)), settings)
-        assert store.suppressed() == {"gone.customer@example.org"}
+        assert store.suppressed() == {"jane@example.org"}
         steps.sync(store, MboxSource(str(mbox)), settings)  # idempotent
+        assert store.suppressed() == {"jane@example.org"}
+
+
+def test_a_bounce_of_a_staff_reply_stored_later_in_the_run_still_suppresses(tmp_path, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    from connectors.files import MboxSource
+    from flows import steps
+
+    mbox = tmp_path / "inbox.mbox"
+    # The bounce comes first and alone in its batch: the returned staff reply is stored after it.
+    mbox.write_bytes(dsn("Gone.Customer@example.org", "staff-1@northwind.example") + b"\n" + STAFF_REPLY)
+    one_by_one = settings.model_copy(update={"imap": settings.imap.model_copy(update={"batch_size": 1})})
+    with Store.open(settings.store.url) as store:
+        report = steps.sync(store, MboxSource(str(mbox)), one_by_one)
+        assert report.stored == 2
         assert store.suppressed() == {"gone.customer@example.org"}
+
+
+def test_bounce_like_mail_that_points_to_nothing_we_sent_suppresses_nobody(tmp_path, settings: Settings, caplog) -> None:  # type: ignore[no-untyped-def]
+    """Anyone can write a bounce: only recipients of the returned mail we sent may be suppressed."""
+    import logging
+
+    from connectors.files import MboxSource
+    from flows import steps
+
+    caplog.set_level(logging.INFO, logger="outreach")
+
+    with Store.open(settings.store.url) as store:
+        sent = seed_draft(store, "jane@example.org")
+        with store.engine.connect() as conn:
+            draft_message_id = conn.execute(select(drafts.c.message_id).where(drafts.c.id == sent)).scalar_one()
+        mbox = tmp_path / "inbox.mbox"
+        mbox.write_bytes(
+            FORGED
+            + b"\n" + dsn("ceo@bigcustomer.example", "never-sent@elsewhere.example", n=2)
+            + b"\n" + dsn("ceo@bigcustomer.example", None, n=3)
+            # Our real draft's Message-ID, but naming someone it was not sent to.
+            + b"\n" + dsn("ceo@bigcustomer.example", draft_message_id, n=4)
+        )
+        report = steps.sync(store, MboxSource(str(mbox)), settings)
+        assert report.stored == 4
+        assert store.suppressed() == set()
+        assert "4 bounce or complaint report(s) did not point to mail we sent" in caplog.text
+        assert "bigcustomer" not in caplog.text

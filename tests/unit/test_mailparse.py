@@ -233,6 +233,26 @@ def test_bounce_addresses_from_corpus_dsns() -> None:
     assert delayed.auto_kind == "bounce" and delayed.bounced_addresses == ()
 
 
+def test_bounces_and_complaints_name_the_message_they_return() -> None:
+    """Only recipients of mail we sent may be suppressed: the report must say which mail it returns."""
+    gmail = parse_message(_raw("mailgun-flanker/bounce/gmail-invalid-address.eml"))
+    assert gmail.bounce_refs == ("CAKsfaBUUGqVZiaMrmH3TRPfq1odQPtM7Ey5YW1SgyJJRHtAjgw@mail.gmail.com",)
+    encoded = parse_message(_raw("jstedfast-MimeKit/messages/bounce.txt"))
+    assert encoded.bounce_refs == ("44565655.JitbitHelpdesk.13439.691a0afc-a0a0-457c-8208-f20b7c4a4cb1@jitbit.com",)
+    complaint = parse_message(_raw("mailgun-flanker/complaints/yahoo.eml"))
+    assert complaint.bounce_refs == ("20120711015015.4A8BE2E088E@www.example.com",)
+    # Returned without a Message-ID: nothing to point to.
+    assert parse_message(_raw("jhillyerd-enmime/dsn/testdata/multi_recipient_dsn.raw")).bounce_refs == ()
+    # A bounce quoting the returned message as text.
+    inline = parse_message(_msg(
+        From="MAILER-DAEMON@mx.example.com", Subject="Undelivered Mail Returned to Sender",
+        body="Delivery to gone@example.org failed: user unknown.\n\n--- returned message ---\n"
+        "To: gone@example.org\nMessage-ID: <ours-1@northwind.example>\n\nHello",
+    ))
+    assert inline.auto_kind == "bounce" and inline.bounce_refs == ("ours-1@northwind.example",)
+    assert parse_message(_msg()).bounce_refs == ()  # ordinary mail
+
+
 def test_feedback_loop_complaint_names_the_complainer() -> None:
     msg = parse_message(_raw("mailgun-flanker/complaints/yahoo.eml"))
     assert msg.auto_kind == "complaint"
