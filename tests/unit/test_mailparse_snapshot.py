@@ -39,6 +39,8 @@ def fingerprint(data: bytes) -> str:
         return "rejected: " + exc.reason
     fields = asdict(parsed)
     fields["date"] = parsed.date.isoformat()
+    if not fields["bounce_refs"]:
+        del fields["bounce_refs"]  # added later: the recorded prints of other mail stay valid
     text = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
