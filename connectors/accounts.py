@@ -46,12 +46,15 @@ class Agent:
         role: ``agent`` reviews drafts; ``admin`` also manages agents.
         disabled: Disabled agents cannot log in and lose open sessions.
         created_at: When the agent was added.
+        session_epoch: Sessions started in an older epoch are over (bumped at
+            logout and by a new password, so a copied cookie dies with them).
     """
 
     name: str
     role: str
     disabled: bool
     created_at: datetime
+    session_epoch: int = 0
 
     @property
     def is_admin(self) -> bool:
@@ -93,7 +96,9 @@ def get_agent(store: Store, name: str) -> Agent | None:
     """The agent called ``name``, or None."""
     with store.engine.connect() as conn:
         row = conn.execute(
-            select(agents.c.name, agents.c.role, agents.c.disabled, agents.c.created_at).where(agents.c.name == name)
+            select(
+                agents.c.name, agents.c.role, agents.c.disabled, agents.c.created_at, agents.c.session_epoch
+            ).where(agents.c.name == name)
         ).first()
     return _agent(row) if row else None
 
@@ -149,10 +154,18 @@ def set_password(store: Store, name: str, password: str) -> None:
         raise AccountError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
     with store.write() as conn:
         n = conn.execute(
-            update(agents).where(agents.c.name == name).values(password_hash=hash_password(password))
+            update(agents)
+            .where(agents.c.name == name)
+            .values(password_hash=hash_password(password), session_epoch=agents.c.session_epoch + 1)
         ).rowcount
     if not n:
         raise AccountError(f"no agent named {name!r}")
+
+
+def end_sessions(store: Store, name: str) -> None:
+    """End every session of the agent (all browsers): the next request must log in again."""
+    with store.write() as conn:
+        conn.execute(update(agents).where(agents.c.name == name).values(session_epoch=agents.c.session_epoch + 1))
 
 
 def _agent(row: object) -> Agent:
@@ -164,4 +177,5 @@ def _agent(row: object) -> Agent:
         role=row.role,  # type: ignore[attr-defined]
         disabled=bool(row.disabled),  # type: ignore[attr-defined]
         created_at=created,
+        session_epoch=int(getattr(row, "session_epoch", 0) or 0),
     )

@@ -228,4 +228,6 @@ agents = Table(
     Column("role", String(16), nullable=False, server_default="agent"),
     Column("created_at", TS, nullable=False),
     Column("disabled", Boolean, nullable=False, server_default=text("false")),
+    # Sessions carry the epoch they started in; logout and a new password bump it.
+    Column("session_epoch", Integer, nullable=False, server_default="0"),
 )

@@ -4,7 +4,9 @@
   (itsdangerous, HttpOnly, SameSite=Lax, ``Secure`` when
   ``review.secure_cookies``). Besides the cookie's own signed max-age the
   session carries its issue time, checked against the app's clock, so a
-  session ends ``review.session_minutes`` after login whatever the cookie says.
+  session ends ``review.session_minutes`` after login whatever the cookie says,
+  and the agent's session epoch: logging out or a new password bumps it, which
+  ends every copy of every session of that agent, not only this browser's.
 - Every POST carries a CSRF token bound to the session (a hidden form field
   or the ``X-CSRF-Token`` header); without a matching one the answer is 403.
 - Login attempts are counted per (name, address) and per address before the
@@ -143,7 +145,15 @@ def csrf_ok(request: Request, form: Mapping[str, Any] | None) -> bool:
 def start_session(request: Request, agent: Agent, now: datetime) -> None:
     """Log ``agent`` in: a fresh session (new CSRF token) stamped with the login time."""
     request.session.clear()
-    request.session.update({"agent": agent.name, "iat": now.timestamp(), "csrf": secrets.token_urlsafe(32)})
+    request.session.update(
+        {"agent": agent.name, "iat": now.timestamp(), "epoch": agent.session_epoch, "csrf": secrets.token_urlsafe(32)}
+    )
+
+
+def session_epoch(request: Request) -> int:
+    """The agent's session epoch this session started in (see ``Agent.session_epoch``)."""
+    epoch = request.session.get("epoch", 0)
+    return epoch if isinstance(epoch, int) else -1
 
 
 def end_session(request: Request) -> None:

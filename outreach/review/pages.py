@@ -37,6 +37,7 @@ from outreach.review.auth import (
     end_session,
     safe_next,
     session_agent_name,
+    session_epoch,
     start_session,
 )
 from outreach.review.context import WebContext
@@ -92,7 +93,7 @@ class Pages:
         if name is None:
             return None
         agent = get_agent(self.ctx.store, name)
-        if agent is None or agent.disabled:
+        if agent is None or agent.disabled or session_epoch(request) != agent.session_epoch:
             end_session(request)
             return None
         return agent
@@ -155,6 +156,9 @@ class Pages:
         return RedirectResponse(safe_next(str(form.get("next") or "")), status_code=303)
 
     def logout(self, request: Request, agent: Agent, form: FormData | None) -> Response:
+        from connectors.accounts import end_sessions
+
+        end_sessions(self.ctx.store, agent.name)  # a copied cookie must not outlive the logout
         end_session(request)
         return RedirectResponse("/login", status_code=303)
 

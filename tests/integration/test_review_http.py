@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from connectors.store import Store
 from outreach.errors import ConfigError
 from outreach.review.app import create_app
-from outreach.review.auth import LoginLimiter
+from outreach.review.auth import SESSION_COOKIE, LoginLimiter
 from outreach.review.context import WebContext
 from outreach.settings import Settings
 from tests.core_fixtures import tamper_signature
@@ -223,6 +223,29 @@ def test_logout_ends_the_session(client: TestClient) -> None:
     token = login(client)
     assert client.post("/logout", data={"csrf_token": token}).status_code == 303
     assert client.get("/").status_code == 303
+
+
+def test_logout_ends_copies_of_the_session_cookie_too(app: Any) -> None:
+    """A cookie copied before logout (another tab's, a stolen one) must not stay valid for hours."""
+    with TestClient(app, follow_redirects=False) as browser, TestClient(app, follow_redirects=False) as thief:
+        token = login(browser)
+        thief.cookies.set(SESSION_COOKIE, browser.cookies[SESSION_COOKIE])
+        assert thief.get("/").status_code == 200
+        assert browser.post("/logout", data={"csrf_token": token}).status_code == 303
+        assert thief.get("/").status_code == 303
+        login(browser)  # logging in again works
+        assert browser.get("/").status_code == 200
+        assert thief.get("/").status_code == 303
+
+
+def test_a_new_password_ends_open_sessions(client: TestClient, store: Store) -> None:
+    from connectors.accounts import set_password
+
+    login(client)
+    set_password(store, "priya", "a brand new password")
+    assert client.get("/").status_code == 303
+    login(client, password="a brand new password")
+    assert client.get("/").status_code == 200
 
 
 def test_a_disabled_agent_loses_the_session(client: TestClient, store: Store) -> None:

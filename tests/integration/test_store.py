@@ -36,9 +36,44 @@ def test_the_head_the_store_knows_is_alembics_head() -> None:
 
 
 def test_schema_is_versioned_and_reopening_does_not_migrate_again(any_store: Store) -> None:
-    assert any_store.schema_version() == "0001"
+    assert any_store.schema_version() == "0002"
     any_store.migrate()
-    assert any_store.schema_version() == "0001"
+    assert any_store.schema_version() == "0002"
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_a_store_made_by_the_first_release_upgrades_to_the_current_schema(
+    db: str, tmp_path, request: pytest.FixtureRequest
+) -> None:  # type: ignore[no-untyped-def]
+    """Every migration runs on a populated store, and the result is exactly what schema.py describes."""
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.config import Config
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine, text
+
+    from connectors.accounts import get_agent
+    from connectors.schema import metadata
+
+    url = f"sqlite:///{tmp_path / 'old.db'}" if db == "sqlite" else request.getfixturevalue("postgres")
+    engine = create_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.execute(text(
+            "INSERT INTO agents (name, password_hash, role, created_at, disabled) "
+            "VALUES ('priya', 'x', 'agent', '2026-03-05 14:00:00+00:00', false)"
+        ))
+    engine.dispose()
+    with Store.open(url) as store:
+        assert store.schema_version() == SCHEMA_HEAD
+        agent = get_agent(store, "priya")
+        assert agent is not None and agent.session_epoch == 0
+        with store.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": False})
+            assert compare_metadata(context, metadata) == []
 
 
 def test_a_batch_rerun_stores_nothing_twice_and_advances_the_folder(any_store: Store) -> None:
