@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from outreach.review import pages
 from outreach.review.auth import SESSION_COOKIE, LoginLimiter, session_secret
+from outreach.review.body_limit import BodyLimit
 from outreach.review.context import WebContext
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -94,6 +95,7 @@ def create_app(ctx: WebContext, *, limiter: LoginLimiter | None = None) -> Starl
         *pages.routes(ctx, limiter or LoginLimiter(review.login_attempts_per_minute)),
     ]
     middleware = [
+        Middleware(BodyLimit),
         *_proxy_headers(review.trusted_proxies),
         Middleware(SecurityHeaders),
         Middleware(

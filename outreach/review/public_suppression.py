@@ -200,9 +200,9 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
             return JSONResponse({"error": "event webhook verification is not configured"}, status_code=503)
         signature = request.headers.get(SIGNATURE_HEADER)
         timestamp = request.headers.get(TIMESTAMP_HEADER)
-        raw = await request.body()
         if not signature or not timestamp:
             return JSONResponse({"error": "missing signature"}, status_code=403)
+        raw = await request.body()
         if len(raw) > MAX_WEBHOOK_BYTES:
             return JSONResponse({"error": "payload too large"}, status_code=413)
         try:
@@ -281,8 +281,11 @@ def _draft_id(value: Any) -> int | None:
 def make_public_app(ctx: WebContext) -> Starlette:
     """A Starlette app serving only these routes (tests; a minimal public deployment)."""
     from starlette.applications import Starlette
+    from starlette.middleware import Middleware
 
-    return Starlette(routes=routes(ctx))
+    from outreach.review.body_limit import BodyLimit
+
+    return Starlette(routes=routes(ctx), middleware=[Middleware(BodyLimit)])
 
 
 __all__ = ["SIGNATURE_HEADER", "TIMESTAMP_HEADER", "make_public_app", "record_events", "routes"]

@@ -276,8 +276,11 @@ def _language(ctx: WebContext, draft_id: int) -> str:
 def make_public_app(ctx: WebContext) -> Any:
     """A Starlette app serving only these routes (tests; a minimal public deployment)."""
     from starlette.applications import Starlette
+    from starlette.middleware import Middleware
 
-    return Starlette(routes=routes(ctx))
+    from outreach.review.body_limit import BodyLimit
+
+    return Starlette(routes=routes(ctx), middleware=[Middleware(BodyLimit)])
 
 
 __all__ = ["NONCE_MAX_AGE_SECONDS", "make_nonce", "make_public_app", "nonce_ok", "routes"]
