@@ -10,7 +10,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from connectors.store import Store
+from connectors.store import Store, redact_url
 from flows import steps
 from flows.pipeline import summary_rows
 from flows.tasks import detect_task, draft_task, report_task, send_task, settings_from, sync_task
@@ -72,7 +72,7 @@ def demo_flow(config: str | None = None) -> dict[str, Any]:
         "paths": {
             "sample mailbox": sample["mbox"],
             "planted truth": sample["truth"],
-            "store": settings.store.url,
+            "store": redact_url(settings.store.url),
             "outbox": str(Path(settings.outbox.path).resolve()),
             "report": report["html"],
         },

@@ -69,10 +69,12 @@ def summary_rows(result: dict[str, Any]) -> list[tuple[str, Any]]:
 def run_pipeline_with_prefect(
     settings: Settings, *, source: str, as_of: str | None, config: Path | None
 ) -> dict[str, Any]:
+    from connectors.store import redact_url
+
     prepare_prefect()
     flow = _flow()
     result = flow(PipelineParams(config=str(config) if config else None, source=source, as_of=as_of))
-    return {"rows": summary_rows(result), "paths": {"store": settings.store.url}}
+    return {"rows": summary_rows(result), "paths": {"store": redact_url(settings.store.url)}}
 
 
 def run_demo(settings: Settings, *, config: Path | None) -> dict[str, Any]:

@@ -531,6 +531,15 @@ class Settings(BaseSettings):
         return bool(domain) and domain in self.team.domains
 
 
+def _url_password(url: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
 SECRET_KEYS: frozenset[tuple[str, str]] = frozenset(
     {
         ("imap", "password"),
@@ -579,6 +588,13 @@ def load_settings(path: str | Path | None = None) -> Settings:
                     "secrets are not read from the config file; set "
                     f"OUTREACH_{section.upper()}__{key.upper()} or use a Prefect Secret block",
                 )
+        store_url = data.get("store", {}).get("url") if isinstance(data.get("store"), dict) else None
+        if isinstance(store_url, str) and _url_password(store_url):
+            raise ConfigError(
+                "store.url",
+                "a database password is not read from the config file; set the whole URL in "
+                "OUTREACH_STORE__URL instead (or use a password file such as ~/.pgpass)",
+            )
     try:
         return Settings(**data)
     except ValidationError as exc:

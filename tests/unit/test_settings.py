@@ -76,6 +76,11 @@ def test_outreach_config_env_selects_the_file(tmp_path: Path, monkeypatch: pytes
         ("[imap]\noauth2_client_secret = 'x'\n", "imap.oauth2_client_secret", "secrets are not read"),
         ("[review]\ntrusted_proxies = ['nginx']\n", "review.trusted_proxies", "not an IP address or network"),
         (
+            "[store]\nurl = 'postgresql+psycopg://outreach:s3cret@db.internal/outreach'\n",
+            "store.url",
+            "set the whole URL in OUTREACH_STORE__URL",
+        ),
+        (
             "[imap]\noauth2_token_url = 'http://oauth2.example.com/token'\n",
             "imap.oauth2_token_url",
             "must be an https:// URL",
@@ -87,6 +92,11 @@ def test_bad_config_names_key_and_problem(tmp_path: Path, text: str, key: str, p
         load_settings(write(tmp_path, text))
     assert info.value.key == key
     assert problem in info.value.problem
+
+
+def test_a_store_url_without_password_is_fine_in_the_file(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://outreach@db.internal/outreach"
+    assert load_settings(write(tmp_path, f"[store]\nurl = '{url}'\n")).store.url == url
 
 
 def test_invalid_toml_and_missing_file_are_config_errors(tmp_path: Path) -> None:
