@@ -452,8 +452,9 @@ class ReviewSettings(Section):
     )
     session_minutes: int = Field(480, gt=0, description="Sessions expire after.")
     login_attempts_per_minute: int = Field(5, gt=0, description="Login rate limit per address.")
-    secure_cookies: bool = Field(
-        False, description="Send the session cookie over HTTPS only (set true behind TLS)."
+    secure_cookies: bool | Literal["auto"] = Field(
+        "auto",
+        description="Send the session cookie over HTTPS only: true, false, or auto (true when sender.public_url is https://).",
     )
     trusted_proxies: list[str] = Field(
         default_factory=list,

@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from outreach.review import pages
-from outreach.review.auth import SESSION_COOKIE, LoginLimiter, session_secret
+from outreach.review.auth import SESSION_COOKIE, LoginLimiter, cookies_https_only, session_secret
 from outreach.review.body_limit import BodyLimit
 from outreach.review.context import WebContext
 
@@ -104,7 +104,7 @@ def create_app(ctx: WebContext, *, limiter: LoginLimiter | None = None) -> Starl
             session_cookie=SESSION_COOKIE,
             max_age=review.session_minutes * 60,
             same_site="lax",
-            https_only=review.secure_cookies,
+            https_only=cookies_https_only(ctx.settings),
         ),
     ]
     app = Starlette(routes=routes, middleware=middleware)

@@ -2,7 +2,7 @@
 
 - Sessions live in a cookie signed by Starlette's ``SessionMiddleware``
   (itsdangerous, HttpOnly, SameSite=Lax, ``Secure`` when
-  ``review.secure_cookies``). Besides the cookie's own signed max-age the
+  ``review.secure_cookies``, by default when the public URL is https). Besides the cookie's own signed max-age the
   session carries its issue time, checked against the app's clock, so a
   session ends ``review.session_minutes`` after login whatever the cookie says,
   and the agent's session epoch: logging out or a new password bumps it, which
@@ -120,6 +120,14 @@ class LoginLimiter:
         if not hits:
             self._failures.pop(key, None)
         return hits
+
+
+def cookies_https_only(settings: Settings) -> bool:
+    """Whether the session cookie is marked ``Secure`` (``review.secure_cookies``, auto by the public URL)."""
+    mode = settings.review.secure_cookies
+    if mode == "auto":
+        return settings.sender.public_url.lower().startswith("https://")
+    return mode
 
 
 def csrf_token(request: Request) -> str:

@@ -188,23 +188,35 @@ def test_session_cookie_is_httponly_samesite_and_signed(client: TestClient) -> N
     response = client.post("/login", data={"csrf_token": csrf_of(page.text), "name": "priya", "password": PASSWORD})
     cookie = response.headers["set-cookie"].lower()
     assert "outreach_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
-    assert "secure" not in cookie  # review.secure_cookies defaults to false (plain HTTP on a LAN)
+    assert "secure" not in cookie  # auto, and the test app's public URL is plain http
     value = client.cookies["outreach_session"]
     client.cookies.set("outreach_session", tamper_signature(value))
     assert client.get("/").status_code == 303  # tampered signature: no session
 
 
-def test_secure_cookies_setting_marks_the_cookie_secure(
-    review_settings: Settings, store: Store, seeded: Seeded, clock: Clock
+@pytest.mark.parametrize(
+    ("public_url", "mode", "secure"),
+    [
+        ("https://care.example.com", "auto", True),
+        ("http://127.0.0.1:8025", "auto", False),
+        ("http://127.0.0.1:8025", True, True),
+        ("https://care.example.com", False, False),
+    ],
+)
+def test_the_cookie_is_secure_when_the_app_is_served_over_https(
+    review_settings: Settings, store: Store, seeded: Seeded, clock: Clock, public_url: str, mode: Any, secure: bool
 ) -> None:
     settings = review_settings.model_copy(
-        update={"review": review_settings.review.model_copy(update={"secure_cookies": True})}
+        update={
+            "review": review_settings.review.model_copy(update={"secure_cookies": mode}),
+            "sender": review_settings.sender.model_copy(update={"public_url": public_url}),
+        }
     )
     with TestClient(create_app(WebContext(settings, store, "k", clock)), follow_redirects=False,
                     base_url="https://testserver") as c:
         page = c.get("/login")
         response = c.post("/login", data={"csrf_token": csrf_of(page.text), "name": "priya", "password": PASSWORD})
-        assert "secure" in response.headers["set-cookie"].lower()
+        assert ("; secure" in response.headers["set-cookie"].lower()) is secure
 
 
 def test_session_expires_after_session_minutes(client: TestClient, clock: Clock, review_settings: Settings) -> None:
