@@ -15,9 +15,9 @@ import threading
 from datetime import UTC, datetime
 
 from outreach.composer import build_mime
-from outreach.errors import ProviderError, ProviderOutcomeUnknown
+from outreach.errors import ConfigError, ProviderError, ProviderOutcomeUnknown
 from outreach.models import OutgoingEmail, SendResult
-from outreach.settings import SmtpSettings
+from outreach.settings import SmtpSettings, is_loopback
 
 PROVIDER = "smtp"
 
@@ -36,6 +36,12 @@ class SmtpSender:
     def __init__(
         self, settings: SmtpSettings, *, password: str | None = None, ssl_context: ssl.SSLContext | None = None
     ) -> None:
+        if settings.username and not settings.ssl and not settings.starttls and not is_loopback(settings.host):
+            raise ConfigError(
+                "smtp.starttls",
+                f"refusing to send the SMTP password in plain text to {settings.host}: "
+                "set smtp.starttls = true (port 587) or smtp.ssl = true (port 465)",
+            )
         self.settings = settings
         self._password = password
         self._context = ssl_context or ssl.create_default_context(cafile=settings.ca_file or None)

@@ -7,7 +7,7 @@ from email import message_from_bytes, policy
 import pytest
 
 from connectors.smtp import SmtpSender
-from outreach.errors import ProviderError
+from outreach.errors import ConfigError, ProviderError
 from outreach.models import OutgoingEmail
 from outreach.settings import SmtpSettings
 from tests.core_fixtures import outgoing_email
@@ -91,3 +91,15 @@ def test_unreachable_server_is_retryable() -> None:
     with pytest.raises(ProviderError) as info:
         sender.send(email())
     assert info.value.retryable and "cannot reach" in info.value.problem
+
+
+def test_a_password_is_never_sent_in_plain_text_to_a_remote_relay() -> None:
+    remote = SmtpSettings(host="smtp.example.com", port=25, starttls=False, username="mailer", timeout_seconds=2)
+    with pytest.raises(ConfigError) as info:
+        SmtpSender(remote, password="secret")
+    assert info.value.key == "smtp.starttls" and "plain text" in info.value.problem
+    assert "secret" not in str(info.value)
+    # Without a login (an internal relay), or on loopback, or with TLS, plain connections are allowed.
+    SmtpSender(remote.model_copy(update={"username": ""}))
+    SmtpSender(remote.model_copy(update={"host": "127.0.0.1"}), password="secret")
+    SmtpSender(remote.model_copy(update={"starttls": True}), password="secret")
