@@ -122,11 +122,26 @@ def _sender(settings: Settings) -> tuple[Outcome, str]:
 
 
 def _links(settings: Settings) -> tuple[Outcome, str]:
-    from flows.steps import signing_key
+    from flows.steps import MIN_SIGNING_KEY_LENGTH, signing_key
 
-    signing_key(settings)
+    key = signing_key(settings)
+    if len(key) < MIN_SIGNING_KEY_LENGTH:
+        return "failed", (
+            f"sender.signing_key has {len(key)} characters, at least {MIN_SIGNING_KEY_LENGTH} are needed: "
+            "a short key can be guessed from one signed link "
+            '(python -c "import secrets; print(secrets.token_urlsafe(48))")'
+        )
     if not settings.sender.public_url:
         return "failed", "sender.public_url is empty: survey and unsubscribe links need the app's public address"
+    from urllib.parse import urlsplit
+
+    from outreach.settings import is_loopback
+
+    if settings.sender.provider != "outbox" and is_loopback(urlsplit(settings.sender.public_url).hostname or ""):
+        return "failed", (
+            f"sender.public_url is {settings.sender.public_url}: customers cannot open links to this machine's "
+            "loopback address; set the review app's public address"
+        )
     return "ok", f"survey and unsubscribe links are signed and point to {settings.sender.public_url}"
 
 

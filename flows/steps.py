@@ -415,7 +415,19 @@ def signing_key(settings: Settings) -> str:
             "required to sign survey and unsubscribe links; set OUTREACH_SENDER__SIGNING_KEY "
             "or sender.signing_key_block",
         )
+    if len(key) < MIN_SIGNING_KEY_LENGTH and not _weak_key_warned:
+        # Not refused: links already in customers' inboxes were signed with it and a new
+        # key would break them all. `outreach check` fails on it until it is replaced.
+        _weak_key_warned.append(True)
+        log.warning(
+            "sender.signing_key has %d characters: a short key can be guessed from one signed link; "
+            "use at least %d (links signed with the old key stop working)", len(key), MIN_SIGNING_KEY_LENGTH,
+        )
     return key
+
+
+MIN_SIGNING_KEY_LENGTH = 32
+_weak_key_warned: list[bool] = []
 
 
 # -- review actions (CLI and web app share them) ------------------------------

@@ -224,6 +224,25 @@ class SenderSettings(Section):
         4, ge=1, le=64, description="Provider calls in flight at once while sending a batch."
     )
 
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        # Every survey and unsubscribe link starts with it: a typo would break them all, unseen.
+        if not value:
+            return value
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value)
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:
+            parts, port_ok = None, False
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or " " in value:
+            raise ValueError("must be the app's address as customers reach it, e.g. https://care.example.com")
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a query or fragment: links are built by appending paths")
+        return value
+
 
 class ThrottleSettings(Section):
     max_per_hour: int = Field(20, ge=0, description="Hard cap of sends per clock hour.")

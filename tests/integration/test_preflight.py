@@ -96,6 +96,19 @@ def test_each_failure_is_named_and_the_other_checks_still_run(
     assert smtp_tls_server.messages == []
 
 
+def test_the_links_check_fails_on_a_short_key_or_an_address_customers_cannot_reach(
+    dovecot: DovecotUser, tmp_path: Path
+) -> None:
+    short = by_name(run_checks(settings_for(dovecot, tmp_path, sender={"signing_key": "k" * 16})))["links"]
+    assert short.outcome == "failed" and "has 16 characters, at least 32" in short.detail
+    assert "k" * 16 not in short.detail
+    loopback = settings_for(dovecot, tmp_path, sender={"provider": "smtp", "public_url": "http://127.0.0.1:8025"})
+    check = by_name(run_checks(loopback))["links"]
+    assert check.outcome == "failed" and "loopback" in check.detail
+    demo = settings_for(dovecot, tmp_path, sender={"public_url": "http://127.0.0.1:8025"})  # the file outbox: fine
+    assert by_name(run_checks(demo))["links"].outcome == "ok"
+
+
 def test_a_missing_folder_fails_the_mailbox_check(dovecot: DovecotUser, tmp_path: Path) -> None:
     check = by_name(run_checks(settings_for(dovecot, tmp_path, imap={"folders": ["INBOX", "Support"]})))["mailbox"]
     assert check.outcome == "failed" and "not on the server: Support" in check.detail

@@ -75,6 +75,10 @@ def test_outreach_config_env_selects_the_file(tmp_path: Path, monkeypatch: pytes
         ("[imap]\noauth2_refresh_token = '1//x'\n", "imap.oauth2_refresh_token", "secrets are not read"),
         ("[imap]\noauth2_client_secret = 'x'\n", "imap.oauth2_client_secret", "secrets are not read"),
         ("[review]\ntrusted_proxies = ['nginx']\n", "review.trusted_proxies", "not an IP address or network"),
+        ("[sender]\npublic_url = 'not-a-url'\n", "sender.public_url", "e.g. https://care.example.com"),
+        ("[sender]\npublic_url = 'outreach.acme.com'\n", "sender.public_url", "e.g. https://care.example.com"),
+        ("[sender]\npublic_url = 'ftp://x y'\n", "sender.public_url", "e.g. https://care.example.com"),
+        ("[sender]\npublic_url = 'https://care.example.com/?a=1'\n", "sender.public_url", "query or fragment"),
         (
             "[store]\nurl = 'postgresql+psycopg://outreach:s3cret@db.internal/outreach'\n",
             "store.url",
