@@ -5,10 +5,11 @@
 domain identifies them too; the hash still lets an operator see that two
 lines concern the same address), and
 any argument that looks like a message body (long, or spanning lines, or
-quoted mail) becomes ``<text: N chars>``. :func:`install` puts the filter on
-loggers; a filter on a logger only sees records logged to that very logger,
-so the Prefect run loggers (``prefect.flow_runs``, ``prefect.task_runs``)
-are named explicitly.
+quoted mail) becomes ``<text: N chars>``. :func:`install` redacts every
+record of the named logger trees as it is created (a log record factory), so
+a logger first used after it ran, or a record that reaches Python's
+last-resort stderr handler, is covered too; it also puts the filter on those
+loggers and their handlers for records made before.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from typing import Any
 __all__ = ["DEFAULT_LOGGERS", "RedactFilter", "install", "redact_text"]
 
 # Loose on purpose: anything shaped like local@domain.tld, including plus-addresses,
-# quoted display forms and the angle brackets around them.
-_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# international ones (josé@müller.de, RFC 6531) and quoted local parts ("john doe"@x.org).
+_ADDRESS = re.compile(r"(?:\"[^\"\r\n]{1,64}\"|[\w!#$%&'*+/=?^`{|}~.-]+)@[\w-]+(?:\.[\w-]+)+")
 _QUOTED_LINE = re.compile(r"(?m)^\s*>")
 
 #: A string argument longer than this is treated as message text, not a label.
@@ -93,6 +94,16 @@ class RedactFilter(logging.Filter):
 
 
 _FILTER = RedactFilter()
+_PREFIXES: tuple[str, ...] = ()
+_base_factory: Any = None
+
+
+def _redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    record = _base_factory(*args, **kwargs)
+    name = record.name
+    if name in _PREFIXES or name.startswith(tuple(f"{p}." for p in _PREFIXES)):
+        _FILTER.filter(record)
+    return record
 
 
 def install(names: Iterable[str] = DEFAULT_LOGGERS) -> RedactFilter:
@@ -102,10 +113,15 @@ def install(names: Iterable[str] = DEFAULT_LOGGERS) -> RedactFilter:
     logger, not for records its children propagate, so every existing
     descendant (``outreach.steps``…) gets the filter too, and so do the
     handlers of the named loggers and of the root logger. Loggers created
-    later are covered by calling this again: the flows call it when a run
-    starts, the CLI before a command runs. Idempotent.
+    later are covered by the record factory it installs (records of the named
+    trees are redacted as they are made). Idempotent.
     """
+    global _PREFIXES, _base_factory
     names = tuple(names)
+    _PREFIXES = tuple(dict.fromkeys((*_PREFIXES, *names)))
+    if logging.getLogRecordFactory() is not _redacting_factory:
+        _base_factory = logging.getLogRecordFactory()
+        logging.setLogRecordFactory(_redacting_factory)
     prefixes = tuple(f"{n}." for n in names)
     existing = [
         n for n, obj in list(logging.root.manager.loggerDict.items())

@@ -63,3 +63,33 @@ def test_install_covers_child_loggers_and_prefect_run_loggers(caplog: pytest.Log
     before = len(child.filters)
     install()
     assert len(child.filters) == before
+
+
+def test_international_and_quoted_addresses_are_redacted() -> None:
+    text = redact_text('josé@example.com, jürgen@müller.de, 用户@例子.广告 and "john doe"@example.com wrote')
+    assert "@" not in text and "john doe" not in text and "jürgen" not in text
+    assert text.endswith(" wrote")
+
+
+def test_a_logger_first_used_after_install_is_redacted_even_on_the_last_resort_handler(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The CLI installs redaction at start; modules imported later log through loggers made later."""
+    install()
+    late = logging.getLogger("outreach.module_imported_later")
+    assert not late.handlers and not late.filters
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers.clear()  # no handler anywhere: Python's last-resort stderr handler prints it
+    outreach = logging.getLogger("outreach")
+    saved_outreach, outreach.handlers = outreach.handlers[:], []
+    try:
+        late.warning("login rate limit hit for %r", "ada@example.org")
+    finally:
+        root.handlers[:] = saved
+        outreach.handlers[:] = saved_outreach
+    err = capsys.readouterr().err
+    assert "login rate limit hit for" in err and "ada@example.org" not in err
+    # Other libraries' records are left as they are.
+    record = logging.getLogRecordFactory()("httpx", logging.INFO, __file__, 1, "to %s", ("x@y.org",), None)
+    assert record.getMessage() == "to x@y.org"
