@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -211,6 +212,9 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
             valid = False
         if not valid:
             return JSONResponse({"error": "invalid signature"}, status_code=403)
+        if not _fresh(timestamp, ctx.clock()):
+            # A captured batch replayed later: refused (SendGrid's own retries stay within a day).
+            return JSONResponse({"error": "signature timestamp too old or in the future"}, status_code=403)
         try:
             events = json.loads(raw)
         except ValueError:
@@ -225,6 +229,19 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         Route("/unsubscribe/{token}", unsubscribe_post, methods=["POST"], name="unsubscribe_post"),
         Route("/webhooks/sendgrid", sendgrid_events, methods=["POST"], name="sendgrid_events"),
     ]
+
+
+MAX_WEBHOOK_AGE = timedelta(days=3)
+"""Oldest signed batch accepted: longer than SendGrid retries a batch (24 hours), short enough to end replays."""
+MAX_CLOCK_SKEW = timedelta(minutes=10)
+
+
+def _fresh(timestamp: str, now: datetime) -> bool:
+    try:
+        signed = datetime.fromtimestamp(int(timestamp), UTC)
+    except (ValueError, OverflowError, OSError):
+        return False
+    return now - MAX_WEBHOOK_AGE <= signed <= now + MAX_CLOCK_SKEW
 
 
 def record_events(ctx: WebContext, events: list[Any]) -> dict[str, int]:

@@ -6,7 +6,7 @@ import base64
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
@@ -173,6 +173,21 @@ def test_events_without_a_valid_signature_are_refused(web: tuple[TestClient, Sto
     res = client.post("/webhooks/sendgrid", content=body, headers=headers)
     assert res.status_code == 403
     assert store.suppressed() == set()
+
+
+@pytest.mark.parametrize(
+    ("age", "accepted"),
+    [(timedelta(hours=23), True), (timedelta(days=3, minutes=1), False), (-timedelta(minutes=30), False)],
+)
+def test_a_validly_signed_batch_is_accepted_only_while_fresh(
+    web: tuple[TestClient, Store], age: timedelta, accepted: bool
+) -> None:
+    """A captured batch cannot be replayed days later; SendGrid's own retries (within a day) still land."""
+    client, store = web
+    body = json.dumps([{"email": "victim@example.org", "event": "unsubscribe"}]).encode()
+    res = client.post("/webhooks/sendgrid", content=body, headers=sign(body, str(int((NOW - age).timestamp()))))
+    assert res.status_code == (200 if accepted else 403)
+    assert store.suppressed() == ({"victim@example.org"} if accepted else set())
 
 
 def test_without_a_configured_key_events_are_not_accepted(sqlite_store: Store) -> None:
