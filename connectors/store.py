@@ -844,16 +844,36 @@ class Store:
     def update_draft_content(
         self, draft_id: int, *, subject: str, text_body: str, html: str | None, actor: str, now: datetime,
         gesture: str | None = None,
-    ) -> None:
+    ) -> bool:
+        """Replace a draft's content; an approved draft goes back to review (its approval covered the old text).
+
+        Returns:
+            True when the draft was approved and is now pending review again.
+
+        Raises:
+            DraftStateError: the draft does not exist, or is no longer editable (being sent, sent…).
+        """
         with self.write() as conn:
-            changed = conn.execute(
-                update(drafts)
-                .where(drafts.c.id == draft_id, drafts.c.status.in_(["pending_review", "approved"]))
-                .values(subject=subject, text=text_body, html=html, gesture=gesture)
-            ).rowcount
+            row = conn.execute(select(drafts.c.status).where(drafts.c.id == draft_id)).first()
+            status = row.status if row is not None else None
+            values: dict[str, Any] = {"subject": subject, "text": text_body, "html": html, "gesture": gesture}
+            reopened = status == "approved"
+            if reopened:
+                values.update(status="pending_review", reviewer=None, reviewed_at=None)
+            changed = (
+                conn.execute(
+                    update(drafts).where(drafts.c.id == draft_id, drafts.c.status == status).values(values)
+                ).rowcount
+                if status in ("pending_review", "approved")
+                else 0
+            )
             if not changed:
                 raise DraftStateError(f"draft {draft_id} cannot be edited in its current state")
-            self._audit(conn, actor, "edited", draft_id, {"subject": subject}, at=now)
+            detail: dict[str, Any] = {"subject": subject}
+            if reopened:
+                detail.update({"from": "approved", "to": "pending_review"})
+            self._audit(conn, actor, "edited", draft_id, detail, at=now)
+        return reopened
 
     def expire_drafts(self, *, review_before: datetime, approved_before: datetime, now: datetime) -> int:
         """Expire drafts never reviewed, and approved ones the throttle held too long."""

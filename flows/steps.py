@@ -494,15 +494,20 @@ def reject(store: Store, draft_id: int, reviewer: str, reason: str, now: datetim
 def edit(
     store: Store, settings: Settings, draft_id: int, *, subject: str, text_body: str, reviewer: str,
     now: datetime, gesture: str | None = None,
-) -> None:
-    """Replace a draft's subject and text; the HTML twin is rebuilt from the text."""
+) -> bool:
+    """Replace a draft's subject and text; the HTML twin is rebuilt from the text.
+
+    Returns:
+        True when the draft had been approved: it is back in review, since the
+        approval was given to the old text.
+    """
     from outreach.drafting import html_from_text
 
     if len(subject) > 78:
         raise OutreachError(f"subject is {len(subject)} characters; keep it to 78")
     if gesture is not None and gesture not in settings.drafts.gestures:
         raise OutreachError(f"gesture {gesture!r} is not one of drafts.gestures")
-    store.update_draft_content(
+    return store.update_draft_content(
         draft_id, subject=subject, text_body=text_body, html=html_from_text(text_body),
         actor=reviewer, now=now, gesture=gesture,
     )

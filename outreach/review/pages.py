@@ -271,6 +271,7 @@ class Pages:
         gesture = str(form.get("gesture") or "") or None
         text_changed = body.strip() != (draft["text"] or "").replace("\r\n", "\n").strip()
         subject_changed = subject != draft["subject"]
+        reopened = False
         try:
             if not subject or not body.strip():
                 raise OutreachError("subject and text may not be empty")
@@ -280,7 +281,7 @@ class Pages:
                     reviewer=agent.name, now=now,
                 )
             elif text_changed or subject_changed or gesture != draft.get("gesture"):
-                steps.edit(
+                reopened = steps.edit(
                     self.ctx.store, self.ctx.settings, draft_id, subject=subject, text_body=body,
                     reviewer=agent.name, now=now, gesture=gesture,
                 )
@@ -291,7 +292,10 @@ class Pages:
             return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
         if form.get("action") == "approve":
             return self.approve(request, agent, form)
-        self.flash(request, "ok", f"Saved #{draft_id}.")
+        if reopened:
+            self.flash(request, "warn", f"Saved #{draft_id}. It was approved before this change: approve it again to send it.")
+        else:
+            self.flash(request, "ok", f"Saved #{draft_id}.")
         return RedirectResponse(f"/drafts/{draft_id}", status_code=303)
 
     def reject(self, request: Request, agent: Agent, form: FormData | None) -> Response:

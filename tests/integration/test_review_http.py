@@ -453,6 +453,26 @@ def test_edit_then_approve(client: TestClient, store: Store, seeded: Seeded) -> 
     assert actions[-2:] == [("priya", "edited"), ("priya", "approved")]
 
 
+def test_editing_an_approved_draft_sends_it_back_to_review(client: TestClient, store: Store, seeded: Seeded) -> None:
+    """The approval was given to the old text: changed content is not sent without a new one."""
+    token = login(client)
+    draft_id = seeded.drafts["follow_up"]
+    client.post(f"/drafts/{draft_id}/approve", data={"csrf_token": token})
+    assert store.get_draft(draft_id)["status"] == "approved"
+    client.post(f"/drafts/{draft_id}/edit", data={"csrf_token": token, "subject": "Changed", "text": "New words."})
+    row = store.get_draft(draft_id)
+    assert (row["status"], row["reviewer"], row["reviewed_at"], row["subject"]) == ("pending_review", None, None, "Changed")
+    entry = last_audit(store, draft_id)
+    assert (entry["action"], entry["detail"]["from"], entry["detail"]["to"]) == ("edited", "approved", "pending_review")
+    assert "approve it again to send it" in client.get(f"/drafts/{draft_id}").text
+    # Once claimed for sending, a draft can no longer change under the sender.
+    client.post(f"/drafts/{draft_id}/approve", data={"csrf_token": token})
+    with store.write() as conn:
+        assert store.claim(conn, [draft_id], "sender-1", NOW) == [draft_id]
+    client.post(f"/drafts/{draft_id}/edit", data={"csrf_token": token, "subject": "Too late", "text": "x"})
+    assert store.get_draft(draft_id)["subject"] == "Changed"
+
+
 def test_edit_refuses_a_long_subject(client: TestClient, store: Store, seeded: Seeded) -> None:
     token = login(client)
     draft_id = seeded.drafts["follow_up"]
