@@ -1,23 +1,34 @@
 """Signed links in outgoing mail (survey scores, unsubscribe) and reply tokens.
 
-Tokens are signed with itsdangerous, one salt per purpose, so a survey
-token can never be replayed as an unsubscribe token and vice versa. The
-tokens carry no secret data; the signature only proves that we made them.
+Survey tokens are signed with itsdangerous, one salt per purpose, so a
+survey token can never be replayed as an unsubscribe token and vice versa;
+they carry only a draft id and a score. Unsubscribe tokens name the
+customer's address, so they are sealed (AES-SIV: encrypted and
+authenticated, and deterministic, so one address always gets the same
+link): proxies, link scanners and browser histories that record the URL
+must not learn the address. Signed-only unsubscribe tokens of earlier
+versions are still honoured, since old mail keeps its links.
 """
 
 from __future__ import annotations
 
 import base64
 import secrets
-from typing import Literal
+from functools import lru_cache
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
 
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
 from outreach.errors import ConfigError, TokenError
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+
 SURVEY_SALT = "outreach.survey.v1"
 UNSUBSCRIBE_SALT = "outreach.unsubscribe.v1"
+_SEALED_PREFIX = "u2"
+"""Sealed unsubscribe tokens start with it; v1 tokens (base64 of a JSON string) start with ``Im``."""
 
 SURVEY_PATH = "/survey/"
 """``survey_url`` builds ``<base>/survey/<token>``; the review app serves it."""
@@ -84,16 +95,18 @@ def read_survey_token(token: str, key: str, max_age_seconds: float) -> tuple[int
 
 
 def make_unsubscribe_token(address: str, key: str) -> str:
-    """Sign an address for its unsubscribe link (never expires: old mail must still work).
+    """Seal an address for its unsubscribe link (never expires: old mail must still work).
 
     Raises:
         ConfigError: The key is empty.
     """
-    return _serializer(key, UNSUBSCRIBE_SALT).dumps(address.strip().lower())
+    _serializer(key, UNSUBSCRIBE_SALT)  # the same refusal of an empty key
+    sealed = _sealer(key).encrypt(address.strip().lower().encode("utf-8"), [UNSUBSCRIBE_SALT.encode()])
+    return _SEALED_PREFIX + base64.urlsafe_b64encode(sealed).decode("ascii").rstrip("=")
 
 
 def read_unsubscribe_token(token: str, key: str) -> str:
-    """Verify an unsubscribe token.
+    """Open an unsubscribe token (sealed, or signed by an earlier version).
 
     Returns:
         The lower-cased address to unsubscribe.
@@ -102,13 +115,36 @@ def read_unsubscribe_token(token: str, key: str) -> str:
         TokenError: Bad signature, tampered, malformed, or made for another purpose.
         ConfigError: The key is empty.
     """
-    try:
-        payload = _serializer(key, UNSUBSCRIBE_SALT).loads(token)
-    except BadData:
-        raise TokenError("unsubscribe link is invalid") from None
+    serializer = _serializer(key, UNSUBSCRIBE_SALT)
+    if token.startswith(_SEALED_PREFIX):
+        from cryptography.exceptions import InvalidTag
+
+        body = token[len(_SEALED_PREFIX) :]
+        try:
+            sealed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+            payload: object = _sealer(key).decrypt(sealed, [UNSUBSCRIBE_SALT.encode()]).decode("utf-8")
+        except (InvalidTag, ValueError):
+            raise TokenError("unsubscribe link is invalid") from None
+    else:
+        try:
+            payload = serializer.loads(token)
+        except BadData:
+            raise TokenError("unsubscribe link is invalid") from None
     if not isinstance(payload, str) or "@" not in payload:
         raise TokenError("unsubscribe link is malformed")
     return payload
+
+
+@lru_cache(maxsize=4)
+def _sealer(key: str) -> AESSIV:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    derived = HKDF(algorithm=hashes.SHA256(), length=64, salt=None, info=b"outreach.unsubscribe.v2").derive(
+        key.encode("utf-8")
+    )
+    return AESSIV(derived)
 
 
 def new_reply_token() -> str:

@@ -74,6 +74,31 @@ def test_unsubscribe_token_round_trip_lowercases() -> None:
         read_unsubscribe_token(token, "other", )
 
 
+def test_an_unsubscribe_link_does_not_show_the_address() -> None:
+    """Proxies, link scanners and browser histories record URLs: the address must not be readable."""
+    import base64
+
+    token = make_unsubscribe_token("pablo.marsh@example.org", KEY)
+    assert token == make_unsubscribe_token("Pablo.Marsh@example.org", KEY)  # one address, one link
+    decoded = base64.urlsafe_b64decode(token[2:] + "=" * (-len(token[2:]) % 4))
+    assert b"pablo" not in decoded and b"example" not in decoded and "pablo" not in token
+    tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    with pytest.raises(TokenError, match="invalid"):
+        read_unsubscribe_token(tampered, KEY)
+    with pytest.raises(TokenError, match="invalid"):
+        read_unsubscribe_token("u2!!!not-base64", KEY)
+
+
+def test_unsubscribe_links_in_mail_sent_by_earlier_versions_still_work() -> None:
+    from itsdangerous import URLSafeTimedSerializer
+
+    old = URLSafeTimedSerializer(KEY, salt=links.UNSUBSCRIBE_SALT).dumps("jane@example.com")
+    assert read_unsubscribe_token(old, KEY) == "jane@example.com"
+    forged = URLSafeTimedSerializer("other", salt=links.UNSUBSCRIBE_SALT).dumps("jane@example.com")
+    with pytest.raises(TokenError):
+        read_unsubscribe_token(forged, KEY)
+
+
 def test_malformed_payload_signed_with_right_key_is_refused() -> None:
     from itsdangerous import URLSafeTimedSerializer
 
