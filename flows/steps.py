@@ -211,7 +211,7 @@ def draft(store: Store, settings: Settings, now: datetime) -> DraftReport:
 
     A template problem on one draft is recorded and the rest go on.
     """
-    from outreach.drafting import DraftContext, first_name, key_sentence, render_draft
+    from outreach.drafting import DraftContext, first_name, key_sentence, pick_language, render_draft
     from outreach.links import make_survey_token, new_reply_token, survey_url
 
     report = DraftReport()
@@ -219,9 +219,12 @@ def draft(store: Store, settings: Settings, now: datetime) -> DraftReport:
     templates = settings.templates_path
     for cand in store.candidates_to_draft():
         last = store.last_customer_message(cand["thread_id"]) or {}
-        language = cand.get("customer_language") or last.get("language") or settings.drafts.default_language
-        if language not in ("en", "de"):
-            language = settings.drafts.default_language
+        # Whatever languages have a template folder are supported; anything else gets the default.
+        language = pick_language(
+            templates,
+            cand.get("customer_language") or last.get("language"),
+            settings.drafts.default_language,
+        )
         kind = cand["kind"]
         # Closing the loop with an unhappy customer always gets a human eye.
         auto = kind in settings.drafts.auto_approve and cand.get("source") != "loop"

@@ -295,8 +295,35 @@ def _languages(root: str) -> frozenset[str]:
     return frozenset(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
 
 
+def available_languages(templates_dir: Path) -> frozenset[str]:
+    """The languages that have a template folder (``email/<lang>/``).
+
+    The folders are the one source of truth: adding a language is copying a folder,
+    never a code change.
+    """
+    return _languages(_email_root_str(str(templates_dir)))
+
+
+def _base_language(code: str | None) -> str:
+    """ "fr-CA", "es_MX", "DE" -> "fr", "es", "de" (template folders are two-letter codes)."""
+    return (code or "").strip().lower().replace("_", "-").split("-")[0]
+
+
+def pick_language(templates_dir: Path, wanted: str | None, default: str = DEFAULT_LANGUAGE) -> str:
+    """The template language for a customer: theirs when templates exist for it, else ``default``.
+
+    ``default`` (``drafts.default_language``) is itself checked against the folders, so a
+    misconfigured default still lands on English rather than a missing template.
+    """
+    available = available_languages(templates_dir)
+    for candidate in (_base_language(wanted), _base_language(default)):
+        if candidate in available:
+            return candidate
+    return DEFAULT_LANGUAGE
+
+
 def _language(root: str, wanted: str) -> str:
-    wanted = (wanted or DEFAULT_LANGUAGE).lower().replace("_", "-").split("-")[0]
+    wanted = _base_language(wanted or DEFAULT_LANGUAGE)
     available = _languages(root)
     if wanted in available:
         return wanted

@@ -1,0 +1,102 @@
+"""The draft step on a real SQLite store: language, what the email restates, and what it refers to.
+
+Each test seeds one conversation and its candidate the way detection leaves them,
+runs ``steps.draft`` and reads the stored draft.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import insert
+
+from connectors.schema import candidates, customers, messages, threads
+from connectors.store import Store
+from flows import steps
+from outreach.settings import Settings
+
+NOW = datetime(2025, 3, 12, 10, 0, tzinfo=UTC)  # a Wednesday, inside business hours
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[Store]:
+    s = Store.open(settings.store.url)
+    yield s
+    s.close()
+
+
+def seed(
+    store: Store,
+    *,
+    kind: str,
+    customer: str,
+    name: str,
+    subject: str,
+    texts: list[tuple[str, str]],
+    language: str | None = None,
+) -> int:
+    """A thread of ``(direction, reply_text)`` messages an hour apart, with an open candidate of ``kind``."""
+    start = NOW - timedelta(days=1, hours=len(texts))
+    with store.write() as conn:
+        thread_id = int(conn.execute(insert(threads).values(
+            root_message_id=f"<{customer}.root@test>", customer=customer, subject=subject, status="open",
+            message_count=len(texts), updated_at=NOW,
+        )).inserted_primary_key[0])
+        conn.execute(insert(customers).values(address=customer, name=name, language=language))
+        for i, (direction, text) in enumerate(texts):
+            conn.execute(insert(messages).values(
+                content_hash=hashlib.sha256(f"{customer}{i}".encode()).hexdigest(),
+                message_id=f"<{customer}.{i}@test>", references=[], thread_id=thread_id, direction=direction,
+                from_address=customer if direction == "in" else "support@northwind.example",
+                from_name=name if direction == "in" else "Priya", to_addresses=[], date=start + timedelta(hours=i),
+                subject=subject if i == 0 else f"Re: {subject}", text=text, reply_text=text, attachments=[],
+                language=language if direction == "in" else None, created_at=NOW,
+            ))
+        conn.execute(insert(candidates).values(
+            thread_id=thread_id, customer=customer, kind=kind, priority=50, reasons=["test"], status="open",
+            created_at=NOW, updated_at=NOW,
+        ))
+    return thread_id
+
+
+def draft_for(store: Store, settings: Settings, thread_id: int) -> dict[str, Any]:
+    report = steps.draft(store, settings, NOW)
+    assert not report.errors, report.errors
+    rows = [d for d in store.list_drafts() if d["thread_id"] == thread_id]
+    assert len(rows) == 1
+    return rows[0]
+
+
+REFUND = [
+    ("in", "Hello, I ordered a lamp three weeks ago and it never arrived. Where is my parcel?"),
+    ("out", "Sorry about that, we have sent a new one."),
+]
+
+
+def test_french_and_spanish_customers_get_their_templates_and_others_the_default(
+    store: Store, settings: Settings
+) -> None:
+    cases = {  # customer's language -> (template language, first line)
+        "fr": ("fr", "Bonjour Amélie,"),
+        "es": ("es", "Hola, Amélie:"),
+        "fr-CA": ("fr", "Bonjour Amélie,"),
+        "it": ("en", "Hi Amélie,"),  # no Italian templates: drafts.default_language
+    }
+    seeded = {
+        language: seed(store, kind="follow_up", customer=f"amelie.{language}@example.org", name="Amélie Durand",
+                       subject="Lampe", texts=[REFUND[0]], language=language)
+        for language in cases
+    }
+    report = steps.draft(store, settings, NOW)
+    assert not report.errors, report.errors
+    rows = {d["thread_id"]: d for d in store.list_drafts()}
+    assert settings.drafts.default_language == "en"
+    for language, (expected, greeting) in cases.items():
+        row = rows[seeded[language]]
+        assert (row["language"], row["template"]) == (expected, f"email/{expected}/follow_up"), language
+        assert row["text"].splitlines()[0] == greeting, language
+        assert f'<html lang="{expected}">' in row["html"], language
