@@ -211,7 +211,7 @@ def draft(store: Store, settings: Settings, now: datetime) -> DraftReport:
 
     A template problem on one draft is recorded and the rest go on.
     """
-    from outreach.drafting import DraftContext, first_name, key_sentence, pick_language, render_draft
+    from outreach.drafting import DraftContext, first_name, key_sentence, pick_language, render_draft, topic
     from outreach.links import make_survey_token, new_reply_token, survey_url
 
     report = DraftReport()
@@ -219,6 +219,9 @@ def draft(store: Store, settings: Settings, now: datetime) -> DraftReport:
     templates = settings.templates_path
     for cand in store.candidates_to_draft():
         last = store.last_customer_message(cand["thread_id"]) or {}
+        # A resolved conversation's last message is usually the customer's thanks: what it
+        # was about is in their first one.
+        first = store.first_customer_message(cand["thread_id"]) or {}
         # Whatever languages have a template folder are supported; anything else gets the default.
         language = pick_language(
             templates,
@@ -240,6 +243,10 @@ def draft(store: Store, settings: Settings, now: datetime) -> DraftReport:
             "thread_subject": cand.get("thread_subject") or last.get("subject") or "",
             "thread_ref": f"#{cand['thread_id']}",
             "key_sentence": key_sentence(last.get("reply_text") or ""),
+            "topic": topic(
+                first.get("reply_text") or "",
+                cand.get("thread_subject") or first.get("subject") or last.get("subject") or "",
+            ),
             "kind": kind,
             "language": language,
             "survey_scale": settings.surveys.scale,

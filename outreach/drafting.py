@@ -49,6 +49,8 @@ class DraftContext:
         signature: Lines under the agent's name ("" for just the team name).
         thread_ref: Short reference shown to the customer, e.g. "#1234" ("" for none).
         key_sentence: The customer's own words to restate (``key_sentence``).
+        topic: What the conversation was about, in the customer's words (``topic``):
+            surveys name it; never their closing thanks. "" names no topic.
         gesture: What the agent offers in an apology ("a $10 account credit"), or None.
         survey_scale: ``csat`` (1–5) or ``nps`` (0–10).
         score_links: For surveys, one signed link per score (``links.survey_links``).
@@ -72,6 +74,7 @@ class DraftContext:
     signature: str = ""
     thread_ref: str = ""
     key_sentence: str = ""
+    topic: str = ""
     gesture: str | None = None
     survey_scale: Literal["csat", "nps"] = "csat"
     score_links: Mapping[int, str] = field(default_factory=dict)
@@ -105,12 +108,14 @@ class RenderedDraft:
 # --- the customer's words ----------------------------------------------------------------
 
 _SENTENCE_RE = re.compile(r"(?<=[.!?…])\s+|\n+")
-_GREETING_RE = re.compile(
-    r"^(?:hi|hello|hey|hallo|dear|good\s+(?:morning|afternoon|evening)|guten\s+(?:tag|morgen|abend)|"
+_GREETING_WORDS = (
+    r"(?:hi|hello|hey|hallo|dear|good\s+(?:morning|afternoon|evening)|guten\s+(?:tag|morgen|abend)|"
     r"liebe[rs]?|sehr\s+geehrte[rs]?|moin|servus|bonjour|bonsoir|salut|madame|monsieur|ch[eè]re?|"
-    r"hola|buen[oa]s\s+(?:d[ií]as|tardes|noches)|estimad[oa]s?)\b[^.!?]{0,40}[,!.:]?$",
-    re.IGNORECASE,
+    r"hola|buen[oa]s\s+(?:d[ií]as|tardes|noches)|estimad[oa]s?)\b"
 )
+_GREETING_RE = re.compile(rf"^{_GREETING_WORDS}[^.!?]{{0,40}}[,!.:]?$", re.IGNORECASE)
+# "Hi Sam, my parcel never arrived." starts with a greeting but goes on to say something.
+_GREETING_PREFIX_RE = re.compile(rf"^{_GREETING_WORDS}[^,.!?:]{{0,30}}[,:]\s+(?=\S)", re.IGNORECASE)
 _THANKS_RE = re.compile(
     r"^(?:thanks?|thank\s+you|thx|cheers|many\s+thanks|danke|vielen\s+dank|best|regards|kind\s+regards|"
     r"best\s+regards|mit\s+freundlichen\s+grüßen|viele\s+grüße|lg|mfg|sincerely|bye|"
@@ -162,6 +167,22 @@ def _shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:-–—") + "…"
 
 
+def _sentences(text: str) -> list[str]:
+    """The customer's own sentences in ``text``: quoted history, greetings and sign-offs dropped."""
+    out: list[str] = []
+    for raw in _SENTENCE_RE.split(own_words(text)):
+        sentence = " ".join(raw.split()).strip(" -–—*")
+        rest = _GREETING_PREFIX_RE.sub("", sentence, count=1)
+        if rest != sentence and len(rest.split()) >= 3:
+            sentence = rest[:1].upper() + rest[1:]
+        if len(sentence) < 3 or not re.search(r"[^\W\d_]", sentence):
+            continue
+        if _GREETING_RE.match(sentence) or _THANKS_RE.match(sentence):
+            continue
+        out.append(sentence)
+    return out
+
+
 def key_sentence(reply_text: str) -> str:
     """The sentence that states the customer's problem, to quote back to them.
 
@@ -175,12 +196,7 @@ def key_sentence(reply_text: str) -> str:
     """
     best = ""
     best_score = -1.0
-    for position, raw in enumerate(_SENTENCE_RE.split(own_words(reply_text))):
-        sentence = " ".join(raw.split()).strip(" -–—*")
-        if len(sentence) < 3 or not re.search(r"[^\W\d_]", sentence):
-            continue
-        if _GREETING_RE.match(sentence) or _THANKS_RE.match(sentence):
-            continue
+    for position, sentence in enumerate(_sentences(reply_text)):
         # Each cue word counts (up to three per language): "never arrived and nobody answers"
         # says more about the problem than "ordered three weeks ago".
         score = sum(weight * min(len(pattern.findall(sentence)), 3) for pattern, weight in _CUES)
@@ -190,6 +206,88 @@ def key_sentence(reply_text: str) -> str:
         if score > best_score:
             best, best_score = sentence, score
     return _shorten(best, KEY_SENTENCE_MAX) if best else ""
+
+
+# Closing thanks and praise ("Brilliant, thank you", "Tahnk you, that's exactly what I
+# needed"): kind words, never what the conversation was about. Typos are common here.
+_THANKS_WORD_RE = re.compile(
+    r"\b(?:thanks?\w*|thank\s+you|tah?nks?\w*|thnaks?\w*|thanx|thx|cheers|appreciated?|danke\w*|dank|"
+    r"merci|gracias)\b",
+    re.IGNORECASE,
+)
+_PRAISE_START_RE = re.compile(
+    r"^(?:brilliant|perfect|great|awesome|excellent|lovely|wonderful|fantastic|amazing|superb|super|"
+    r"got\s+it|ok(?:ay)?|perfekt|prima|toll|klasse|wunderbar|parfait|génial|super|perfecto|genial|"
+    r"estupendo|excelente)\b",
+    re.IGNORECASE,
+)
+_RESOLVED_RE = re.compile(
+    r"\b(?:exactly\s+what\s+i\s+needed|did\s+the\s+trick|(?:that|this)\s+(?:fixed|solved|sorted)\s+it|"
+    r"all\s+sorted|works?\s+(?:now|again|perfectly)|funktioniert\s+(?:jetzt|wieder)|"
+    r"fonctionne\s+(?:maintenant|à\s+nouveau)|funciona\s+(?:ya|de\s+nuevo))\b",
+    re.IGNORECASE,
+)
+# Asks that only point at what came before ("Can you help with this?"): quoting them
+# tells the customer nothing about their own request.
+_VAGUE_ASK_RE = re.compile(
+    r"^(?:(?:could|can|would|will)\s+(?:you|someone|somebody|anyone)\b.{0,30}\b(?:this|that|it|me|on)\b"
+    r"|any\s+(?:idea|news|update|help)s?\b|please\s+advise\b|let\s+me\s+know\b|"
+    r"(?:what|how)\s+(?:should|can|do)\s+i\s+(?:do|sort\s+this|fix\s+this)\b|is\s+there\s+something\b|"
+    r"would\s+appreciate\b|looking\s+forward\b).{0,20}$",
+    re.IGNORECASE,
+)
+_GENERIC_SUBJECTS = frozenset(
+    """question questions help request support hello hi hey issue problem enquiry inquiry urgent
+    help needed need help quick question no subject your message frage anfrage hilfe problem
+    question demande aide bonjour pregunta consulta ayuda solicitud hola""".split()
+)
+TOPIC_MAX = 120
+
+
+def _is_gratitude(sentence: str) -> bool:
+    """Thanks or praise with no problem in it: how a conversation ends, not what it was about."""
+    if not (_THANKS_WORD_RE.search(sentence) or _PRAISE_START_RE.match(sentence) or _RESOLVED_RE.search(sentence)):
+        return False
+    problem = _CUES[:-1]  # the question-mark cue is no problem word
+    return not any(pattern.search(sentence) for pattern, _ in problem)
+
+
+def _subject_topic(subject: str) -> str:
+    core = _REPLY_PREFIX_RE.sub("", " ".join((subject or "").split())).strip(" -–—:?!.")
+    words = re.findall(r"[^\W_]+", core.lower())
+    if not words or " ".join(words) in _GENERIC_SUBJECTS or all(w in _GENERIC_SUBJECTS for w in words):
+        return ""
+    if len(words) < 2 and not re.search(r"\d", core):
+        return ""  # "checkout" alone restates nothing
+    return _shorten(core, TOPIC_MAX)
+
+
+def topic(first_text: str, subject: str = "") -> str:
+    """What the conversation was about, in the customer's words, to name it back to them.
+
+    A survey is sent when a conversation ended well, so the customer's last message is
+    usually their thanks; quoting that as "you got in touch about …" is absurd. The topic
+    comes from their *first* message instead: its sentence with the most problem cues,
+    earlier sentences first, never a greeting, thanks, praise or a vague ask ("Can you
+    help with this?"). Failing that, their subject without "Re:" (when it says more than
+    "Question"). Returns "" when nothing fits, and the templates then name no topic.
+
+    Args:
+        first_text: The customer's first message in the thread (reply text).
+        subject: The conversation's subject.
+    """
+    best = ""
+    best_score = float("-inf")
+    for position, sentence in enumerate(_sentences(first_text)):
+        if _is_gratitude(sentence) or _VAGUE_ASK_RE.match(sentence) or len(sentence.split()) < 3:
+            continue
+        # The opening usually states the request; problem words can still beat it.
+        score = sum(weight * min(len(p.findall(sentence)), 3) for p, weight in _CUES[:-1]) - position * 0.75
+        if score > best_score:
+            best, best_score = sentence, score
+    if best:
+        return _shorten(best.rstrip(".!…"), TOPIC_MAX)
+    return _subject_topic(subject)
 
 
 _ROLE_LOCALS = frozenset(
@@ -528,6 +626,7 @@ def sample_contexts(kind: DraftKind, language: str, scale: Literal["csat", "nps"
         signature="Customer Care Lead\nAcme Ltd.",
         thread_ref="#1234",
         key_sentence="My refund has been waiting for three weeks & nobody answers <b>me</b>.",
+        topic="My refund for order 4411 & the <b>missing</b> credit",
         gesture="a $10 account credit",
         survey_scale=scale,
         score_links=links,

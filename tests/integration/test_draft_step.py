@@ -100,3 +100,24 @@ def test_french_and_spanish_customers_get_their_templates_and_others_the_default
         assert (row["language"], row["template"]) == (expected, f"email/{expected}/follow_up"), language
         assert row["text"].splitlines()[0] == greeting, language
         assert f'<html lang="{expected}">' in row["html"], language
+
+
+def test_survey_names_the_customers_first_request_not_their_closing_thanks(store: Store, settings: Settings) -> None:
+    thread_id = seed(store, kind="survey", customer="ann.lee@example.org", name="Ann Lee", subject="Lamp", texts=[
+        *REFUND, ("in", "Brilliant, thank you! Really appreciate it."),
+    ])
+    row = draft_for(store, settings, thread_id)
+    expected = "You got in touch with us about “I ordered a lamp three weeks ago and it never arrived”"
+    assert expected in row["text"]
+    assert "I ordered a lamp three weeks ago and it never arrived" in row["html"]
+    assert "Brilliant" not in row["text"] and "Brilliant" not in row["html"]
+
+
+def test_survey_without_a_topic_reads_naturally_without_a_quote(store: Store, settings: Settings) -> None:
+    thread_id = seed(store, kind="survey", customer="bo@example.org", name="Bo Chen", subject="Question", texts=[
+        ("in", "Hi, can you help with this?"), ("out", "Done."), ("in", "Tahnk you, that's exactly what I needed"),
+    ])
+    row = draft_for(store, settings, thread_id)
+    assert "Tahnk" not in row["text"] and "Tahnk" not in row["html"]
+    assert "“" not in row["text"]
+    assert "We've marked your request" in row["text"] and "as resolved." in row["text"]
