@@ -211,7 +211,15 @@ def draft(store: Store, settings: Settings, now: datetime) -> DraftReport:
 
     A template problem on one draft is recorded and the rest go on.
     """
-    from outreach.drafting import DraftContext, first_name, key_sentence, pick_language, render_draft, topic
+    from outreach.drafting import (
+        DraftContext,
+        customer_reference,
+        first_name,
+        key_sentence,
+        pick_language,
+        render_draft,
+        topic,
+    )
     from outreach.links import make_survey_token, new_reply_token, survey_url
 
     report = DraftReport()
@@ -241,7 +249,8 @@ def draft(store: Store, settings: Settings, now: datetime) -> DraftReport:
             "signature": settings.drafts.signature,
             "team_name": settings.team.name,
             "thread_subject": cand.get("thread_subject") or last.get("subject") or "",
-            "thread_ref": f"#{cand['thread_id']}",
+            # Never our thread id ("#276" means nothing to them): their own order/ticket number, if any.
+            "thread_ref": customer_reference(cand.get("thread_subject") or last.get("subject") or ""),
             "key_sentence": key_sentence(last.get("reply_text") or ""),
             "topic": topic(
                 first.get("reply_text") or "",

@@ -47,7 +47,8 @@ class DraftContext:
         customer_name: First name (``first_name``), or None: the greeting then
             falls back to "Hi there" / "Hallo".
         signature: Lines under the agent's name ("" for just the team name).
-        thread_ref: Short reference shown to the customer, e.g. "#1234" ("" for none).
+        thread_ref: A reference the customer recognises, from their own subject
+            (``customer_reference``: "order #4411"), or "" for none; never our thread id.
         key_sentence: The customer's own words to restate (``key_sentence``).
         topic: What the conversation was about, in the customer's words (``topic``):
             surveys name it; never their closing thanks. "" names no topic.
@@ -288,6 +289,36 @@ def topic(first_text: str, subject: str = "") -> str:
     if best:
         return _shorten(best.rstrip(".!…"), TOPIC_MAX)
     return _subject_topic(subject)
+
+
+# A number the customer wrote in their subject (their order, invoice, ticket…): the one
+# reference they recognise. Our thread ids are internal and never shown.
+_GERMAN_REF_WORDS = frozenset("bestellung rechnung auftrag buchung vertrag kundennummer".split())
+_REFERENCE_RE = re.compile(
+    r"\b(?P<word>order|invoice|ticket|case|booking|reservation|contract|subscription|"
+    r"bestellung|rechnung|auftrag|buchung|vertrag|kundennummer|"
+    r"commande|facture|réservation|dossier|pedido|factura|reserva)"
+    r"\s*(?:(?:no|nr|n°|nº|number|nummer|número|num)\.?\s*)?(?::\s*)?(?:#\s*)?"
+    r"(?P<id>(?=[A-Z0-9-]{3,})[A-Z0-9-]*\d[A-Z0-9-]*)\b",
+    re.IGNORECASE,
+)
+_BARE_REFERENCE_RE = re.compile(r"(?<![\w#&])#(?P<id>(?=[A-Z0-9-]{3,})[A-Z0-9-]*\d[A-Z0-9-]*)\b", re.IGNORECASE)
+
+
+def customer_reference(subject: str) -> str:
+    """The reference the customer gave in their subject ("order #4411", "Rechnung 2026-17"), or "".
+
+    Taken as they wrote it, so it reads in their language; only the keyword's case is
+    normalised ("Order" mid-sentence becomes "order"; German nouns keep their capital).
+    """
+    core = _REPLY_PREFIX_RE.sub("", " ".join((subject or "").split()))
+    match = _REFERENCE_RE.search(core)
+    if match:
+        word = match.group("word")
+        word = word if word.lower() in _GERMAN_REF_WORDS else word.lower()
+        return word + core[match.end("word") : match.end()]
+    bare = _BARE_REFERENCE_RE.search(core)
+    return f"#{bare.group('id')}" if bare else ""
 
 
 _ROLE_LOCALS = frozenset(
@@ -624,7 +655,7 @@ def sample_contexts(kind: DraftKind, language: str, scale: Literal["csat", "nps"
         language=language,
         customer_name="Jane",
         signature="Customer Care Lead\nAcme Ltd.",
-        thread_ref="#1234",
+        thread_ref="order 4411",
         key_sentence="My refund has been waiting for three weeks & nobody answers <b>me</b>.",
         topic="My refund for order 4411 & the <b>missing</b> credit",
         gesture="a $10 account credit",
@@ -651,7 +682,7 @@ def sample_contexts(kind: DraftKind, language: str, scale: Literal["csat", "nps"
     long_subject = replace(
         full,
         thread_subject="RE: AW: Fwd: " + "a very long subject line about a problem " * 4,
-        thread_ref="#123456789",
+        thread_ref="Bestellung NW-2026-123456789",
         waiting_days=1,
         next_step="I have asked our billing team to push the refund today.",
         customer_name="Ana-Lucía",

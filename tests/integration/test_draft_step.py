@@ -7,6 +7,7 @@ runs ``steps.draft`` and reads the stored draft.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -121,3 +122,25 @@ def test_survey_without_a_topic_reads_naturally_without_a_quote(store: Store, se
     assert "Tahnk" not in row["text"] and "Tahnk" not in row["html"]
     assert "“" not in row["text"]
     assert "We've marked your request" in row["text"] and "as resolved." in row["text"]
+
+
+@pytest.mark.parametrize("kind", ["follow_up", "check_in", "survey"])
+def test_emails_refer_to_the_customers_order_number_never_our_thread_id(
+    store: Store, settings: Settings, kind: str
+) -> None:
+    # Pad the thread ids so that "#<id>" could not be mistaken for anything else in the mail.
+    for i in range(3):
+        seed(store, kind="call", customer=f"pad{i}@example.org", name="Pad", subject="x", texts=[("in", "x y z")])
+    with_order = seed(store, kind=kind, customer="cy@example.org", name="Cy Park", subject="Order #55123 not delivered",
+                      texts=[("in", "My parcel never arrived and nobody answers."), ("out", "Checking.")])
+    without = seed(store, kind=kind, customer="di@example.org", name="Di Ross", subject="Login not working",
+                   texts=[("in", "I cannot log in since Monday."), ("out", "Checking.")])
+    steps.draft(store, settings, NOW)
+    rows = {d["thread_id"]: d for d in store.list_drafts()}
+    for thread_id in (with_order, without):
+        row = rows[thread_id]
+        for part in (row["subject"], row["text"], row["html"]):
+            assert not re.search(rf"#{thread_id}(?!\w)", part), part  # (?!\w): not CSS colours
+    assert "order #55123" in rows[with_order]["text"] and "order #55123" in rows[with_order]["html"]
+    assert "you contacted Northwind Support about order #55123." in rows[with_order]["text"]
+    assert "you contacted Northwind Support." in rows[without]["text"]

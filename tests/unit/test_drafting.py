@@ -15,6 +15,7 @@ from outreach.drafting import (
     DraftContext,
     check_templates,
     context_dict,
+    customer_reference,
     first_name,
     html_from_text,
     html_problems,
@@ -333,3 +334,22 @@ def test_survey_names_the_topic_or_no_topic_never_the_closing_thanks(language: s
     named = render_draft("survey", replace(ctx, topic="My parcel never arrived"), TEMPLATES)
     assert "My parcel never arrived" in named.text and "My parcel never arrived" in named.html
     assert "Brilliant" not in named.text
+
+
+@pytest.mark.parametrize(
+    ("subject", "expected"),
+    [
+        ("Order #12345 not delivered", "order #12345"),
+        ("Re: Invoice INV-2026-0123", "invoice INV-2026-0123"),
+        ("Refund for order #12345", "order #12345"),
+        ("AW: Rechnung Nr. 2026-17", "Rechnung Nr. 2026-17"),
+        ("Commande n° 4411", "commande n° 4411"),
+        ("Pedido 1234 no llegó", "pedido 1234"),
+        ("Issue #4711 again", "#4711"),
+        ("Login not working", ""),
+        ("Sync stuck at 45%", ""),
+        ("", ""),
+    ],
+)
+def test_customer_reference_is_the_number_from_their_own_subject(subject: str, expected: str) -> None:
+    assert customer_reference(subject) == expected
