@@ -502,15 +502,24 @@ def edit(
     store: Store, settings: Settings, draft_id: int, *, subject: str, text_body: str, reviewer: str,
     now: datetime, gesture: str | None = None,
 ) -> None:
-    """Replace a draft's subject and text; the HTML twin is rebuilt from the text."""
-    from outreach.drafting import html_from_text
+    """Replace a draft's subject and text; the HTML twin is rebuilt from the text.
+
+    The agent edits the body only: any unsubscribe footer in ``text_body`` is dropped
+    and the draft's own footer is put back under it, so the customer gets it exactly once.
+    """
+    from outreach.drafting import html_from_text, with_footer
+    from outreach.outgoing import footer_for
 
     if len(subject) > 78:
         raise OutreachError(f"subject is {len(subject)} characters; keep it to 78")
     if gesture is not None and gesture not in settings.drafts.gestures:
         raise OutreachError(f"gesture {gesture!r} is not one of drafts.gestures")
+    row = store.get_draft(draft_id)
+    if row is None:
+        raise OutreachError(f"draft {draft_id} does not exist")
+    text = with_footer(text_body, footer_for(row, settings, signing_key(settings)))
     store.update_draft_content(
-        draft_id, subject=subject, text_body=text_body, html=html_from_text(text_body),
+        draft_id, subject=subject, text_body=text, html=html_from_text(text, row.get("language") or "en"),
         actor=reviewer, now=now, gesture=gesture,
     )
 

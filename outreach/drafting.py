@@ -20,6 +20,7 @@ import css_inline
 import jinja2
 
 from outreach.errors import TemplateError
+from outreach.links import UNSUBSCRIBE_PATH
 from outreach.models import DraftKind
 from outreach.surveys import SCALES, own_words
 
@@ -541,6 +542,70 @@ def render_draft(kind: str, ctx: DraftContext, templates_dir: Path) -> RenderedD
     if len(draft.subject) > SUBJECT_MAX:
         draft = replace(draft, subject=_shorten(draft.subject, SUBJECT_MAX))
     return draft
+
+
+# --- the footer ----------------------------------------------------------------------------
+# The unsubscribe footer is the law's and the mailbox providers' part of the email, not the
+# agent's: an edit replaces the body and the footer is put back after it, exactly once.
+
+FOOTER_DELIMITER = "-- "
+_DELIMITER_RE = re.compile(r"(?m)^--[ \t]*$")
+_UNSUBSCRIBE_MARK = UNSUBSCRIBE_PATH  # every footer links there
+
+
+def stored_context(
+    stored: Mapping[str, Any], *, kind: str, customer: str, language: str, unsubscribe_url: str,
+    agent_name: str, team_name: str, thread_id: int | None = None,
+) -> DraftContext:
+    """A :class:`DraftContext` from a draft's stored context (older drafts may lack fields)."""
+    known = {f.name for f in fields(DraftContext)}
+    data: dict[str, Any] = {k: v for k, v in stored.items() if k in known}
+    data["reasons"] = tuple(data.get("reasons") or ())
+    data["score_links"] = {int(k): v for k, v in (data.get("score_links") or {}).items()}
+    data.update(kind=kind, customer_address=customer, language=language, unsubscribe_url=unsubscribe_url)
+    data.setdefault("agent_name", agent_name)
+    data.setdefault("team_name", team_name)
+    data.setdefault("thread_subject", "")
+    if thread_id is not None and data.get("thread_ref") == f"#{thread_id}":
+        # Drafted before thread_ref became the customer's own reference: never show our id.
+        data["thread_ref"] = customer_reference(data["thread_subject"])
+    return DraftContext(**data)
+
+
+def render_footer(ctx: DraftContext, templates_dir: Path) -> str:
+    """The plain-text footer (``<lang>/_footer.txt.j2``) for ``ctx``, without the delimiter."""
+    root = _email_root_str(str(templates_dir))
+    language = _language(root, ctx.language)
+    try:
+        footer = environment(templates_dir).get_template(f"{language}/_footer.txt.j2").render(_variables(ctx, language))
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"{language}/_footer.txt.j2: {exc}") from None
+    return "\n".join(line.rstrip() for line in footer.strip().splitlines())
+
+
+def strip_footer(text: str) -> str:
+    """``text`` without its unsubscribe footer: what the agent wrote, and only that.
+
+    The footer is what follows the last "-- " delimiter when it carries an unsubscribe
+    link (or nothing); an agent's own "--" line followed by their words is kept.
+    """
+    text = text.replace("\r\n", "\n")
+    for match in reversed(list(_DELIMITER_RE.finditer(text))):
+        after = text[match.end() :]
+        if _UNSUBSCRIBE_MARK in after or not after.strip():
+            text = text[: match.start()]
+            break
+    return text.rstrip()
+
+
+def with_footer(text: str, footer: str) -> str:
+    """The agent's ``text`` with its old footer (if any) replaced by ``footer``: exactly one."""
+    return f"{strip_footer(text)}\n\n{FOOTER_DELIMITER}\n{footer.strip()}\n"
+
+
+def has_footer(body: str | None, unsubscribe_base: str) -> bool:
+    """Whether ``body`` (text or HTML) links to our unsubscribe page under ``unsubscribe_base``."""
+    return bool(body) and f"{unsubscribe_base.rstrip('/')}{_UNSUBSCRIBE_MARK}" in (body or "")
 
 
 _URL_RE = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")

@@ -144,3 +144,71 @@ def test_emails_refer_to_the_customers_order_number_never_our_thread_id(
     assert "order #55123" in rows[with_order]["text"] and "order #55123" in rows[with_order]["html"]
     assert "you contacted Northwind Support about order #55123." in rows[with_order]["text"]
     assert "you contacted Northwind Support." in rows[without]["text"]
+
+
+def sent_parts(settings: Settings, row: dict[str, Any], outbox_dir: Any) -> tuple[str, str]:
+    """Text and HTML of the .eml the file outbox writes for ``row`` (as ``steps.send`` would)."""
+    from email import message_from_bytes, policy
+
+    from connectors.files import FileOutbox
+    from outreach.outgoing import outgoing_for
+
+    outbox = FileOutbox(outbox_dir)
+    result = outbox.send(outgoing_for(row, settings, steps.signing_key(settings)))
+    msg = message_from_bytes((outbox.path / str(result.provider_id)).read_bytes(), policy=policy.default)
+    text = msg.get_body(("plain",)).get_content().replace("\r\n", "\n")  # type: ignore[union-attr]
+    html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    return text, html
+
+
+UNSUB_LINK = re.compile(r"http://127\.0\.0\.1:8025/unsubscribe/[^\s\"<>]+")
+
+
+@pytest.mark.parametrize(
+    "edited",
+    [
+        "Hello, new body",  # the QA report: a body typed from scratch
+        "Hello, new body\n\n--\nYou're receiving this… To stop emails like this one: http://127.0.0.1:8025/unsubscribe/old",
+    ],
+)
+def test_an_edited_draft_still_carries_the_unsubscribe_footer_exactly_once(
+    store: Store, settings: Settings, tmp_path: Any, edited: str | None
+) -> None:
+    thread_id = seed(store, kind="follow_up", customer="eve@example.org", name="Eve Stone", subject="Lamp",
+                     texts=[REFUND[0]])
+    row = draft_for(store, settings, thread_id)
+    steps.edit(store, settings, row["id"], subject=row["subject"], text_body=edited, reviewer="qa", now=NOW)
+    # A second edit of the stored text, footer and all (the CLI's subject-only edit, the web form):
+    # the footer is replaced, not added again.
+    again = store.get_draft(row["id"])
+    assert again is not None
+    steps.edit(store, settings, row["id"], subject="Re: Lamp", text_body=again["text"], reviewer="qa", now=NOW)
+    done, refused = steps.approve(store, settings, [row["id"]], "qa", NOW)
+    assert done == [row["id"]], refused
+    edited_row = store.get_draft(row["id"])
+    assert edited_row is not None
+    text, html = sent_parts(settings, edited_row, tmp_path / "outbox")
+    assert text.startswith("Hello, new body\n")
+    assert text.count("To stop emails like this one:") == 1
+    assert text.count("You're receiving this because you contacted Northwind Support") == 1
+    assert len(UNSUB_LINK.findall(text)) == 1 and "/unsubscribe/old" not in text
+    # The HTML twin is built from the text, so it carries the same footer once, with one link.
+    assert html.count("To stop emails like this one:") == 1
+    assert set(UNSUB_LINK.findall(html)) == set(UNSUB_LINK.findall(text))
+
+
+def test_a_draft_whose_text_lost_its_footer_gets_it_back_when_sent(store: Store, settings: Settings, tmp_path: Any) -> None:
+    """Drafts edited before the footer was re-applied on edit: the send puts it back."""
+    from outreach.drafting import html_from_text
+
+    thread_id = seed(store, kind="follow_up", customer="fay@example.org", name="Fay Lin", subject="Lamp",
+                     texts=[REFUND[0]])
+    row = draft_for(store, settings, thread_id)
+    store.update_draft_content(row["id"], subject=row["subject"], text_body="Hello, new body",
+                               html=html_from_text("Hello, new body"), actor="old-version", now=NOW)
+    stored = store.get_draft(row["id"])
+    assert stored is not None
+    text, html = sent_parts(settings, stored, tmp_path / "outbox")
+    assert text.startswith("Hello, new body") and text.count("To stop emails like this one:") == 1
+    assert html.count("To stop emails like this one:") == 1
+    assert set(UNSUB_LINK.findall(html)) == set(UNSUB_LINK.findall(text))
