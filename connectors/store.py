@@ -744,6 +744,21 @@ class Store:
             ).mappings().first()
             return dict(row) if row else None
 
+    def first_customer_message(self, thread_id: int) -> dict[str, Any] | None:
+        """The customer's first words in a thread: what the conversation is about (surveys name it)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(messages.c.reply_text, messages.c.subject)
+                .where(
+                    messages.c.thread_id == thread_id,
+                    messages.c.direction == "in",
+                    messages.c.auto_kind.is_(None),
+                )
+                .order_by(messages.c.date, messages.c.id)
+                .limit(1)
+            ).mappings().first()
+            return dict(row) if row else None
+
     def list_candidates(self, status: str | None = "open") -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             q = select(candidates).order_by(candidates.c.priority.desc(), candidates.c.id)

@@ -211,7 +211,15 @@ def draft(store: Store, settings: Settings, now: datetime) -> DraftReport:
 
     A template problem on one draft is recorded and the rest go on.
     """
-    from outreach.drafting import DraftContext, first_name, key_sentence, render_draft
+    from outreach.drafting import (
+        DraftContext,
+        customer_reference,
+        first_name,
+        key_sentence,
+        pick_language,
+        render_draft,
+        topic,
+    )
     from outreach.links import make_survey_token, new_reply_token, survey_url
 
     report = DraftReport()
@@ -219,9 +227,15 @@ def draft(store: Store, settings: Settings, now: datetime) -> DraftReport:
     templates = settings.templates_path
     for cand in store.candidates_to_draft():
         last = store.last_customer_message(cand["thread_id"]) or {}
-        language = cand.get("customer_language") or last.get("language") or settings.drafts.default_language
-        if language not in ("en", "de"):
-            language = settings.drafts.default_language
+        # A resolved conversation's last message is usually the customer's thanks: what it
+        # was about is in their first one.
+        first = store.first_customer_message(cand["thread_id"]) or {}
+        # Whatever languages have a template folder are supported; anything else gets the default.
+        language = pick_language(
+            templates,
+            cand.get("customer_language") or last.get("language"),
+            settings.drafts.default_language,
+        )
         kind = cand["kind"]
         # Closing the loop with an unhappy customer always gets a human eye.
         auto = kind in settings.drafts.auto_approve and cand.get("source") != "loop"
@@ -235,8 +249,13 @@ def draft(store: Store, settings: Settings, now: datetime) -> DraftReport:
             "signature": settings.drafts.signature,
             "team_name": settings.team.name,
             "thread_subject": cand.get("thread_subject") or last.get("subject") or "",
-            "thread_ref": f"#{cand['thread_id']}",
+            # Never our thread id ("#276" means nothing to them): their own order/ticket number, if any.
+            "thread_ref": customer_reference(cand.get("thread_subject") or last.get("subject") or ""),
             "key_sentence": key_sentence(last.get("reply_text") or ""),
+            "topic": topic(
+                first.get("reply_text") or "",
+                cand.get("thread_subject") or first.get("subject") or last.get("subject") or "",
+            ),
             "kind": kind,
             "language": language,
             "survey_scale": settings.surveys.scale,
@@ -497,18 +516,26 @@ def edit(
 ) -> bool:
     """Replace a draft's subject and text; the HTML twin is rebuilt from the text.
 
+    The agent edits the body only: any unsubscribe footer in ``text_body`` is dropped
+    and the draft's own footer is put back under it, so the customer gets it exactly once.
+
     Returns:
         True when the draft had been approved: it is back in review, since the
         approval was given to the old text.
     """
-    from outreach.drafting import html_from_text
+    from outreach.drafting import html_from_text, with_footer
+    from outreach.outgoing import footer_for
 
     if len(subject) > 78:
         raise OutreachError(f"subject is {len(subject)} characters; keep it to 78")
     if gesture is not None and gesture not in settings.drafts.gestures:
         raise OutreachError(f"gesture {gesture!r} is not one of drafts.gestures")
+    row = store.get_draft(draft_id)
+    if row is None:
+        raise OutreachError(f"draft {draft_id} does not exist")
+    text = with_footer(text_body, footer_for(row, settings, signing_key(settings)))
     return store.update_draft_content(
-        draft_id, subject=subject, text_body=text_body, html=html_from_text(text_body),
+        draft_id, subject=subject, text_body=text, html=html_from_text(text, row.get("language") or "en"),
         actor=reviewer, now=now, gesture=gesture,
     )
 

@@ -20,6 +20,7 @@ import css_inline
 import jinja2
 
 from outreach.errors import TemplateError
+from outreach.links import UNSUBSCRIBE_PATH
 from outreach.models import DraftKind
 from outreach.surveys import SCALES, own_words
 
@@ -47,8 +48,11 @@ class DraftContext:
         customer_name: First name (``first_name``), or None: the greeting then
             falls back to "Hi there" / "Hallo".
         signature: Lines under the agent's name ("" for just the team name).
-        thread_ref: Short reference shown to the customer, e.g. "#1234" ("" for none).
+        thread_ref: A reference the customer recognises, from their own subject
+            (``customer_reference``: "order #4411"), or "" for none; never our thread id.
         key_sentence: The customer's own words to restate (``key_sentence``).
+        topic: What the conversation was about, in the customer's words (``topic``):
+            surveys name it; never their closing thanks. "" names no topic.
         gesture: What the agent offers in an apology ("a $10 account credit"), or None.
         survey_scale: ``csat`` (1–5) or ``nps`` (0–10).
         score_links: For surveys, one signed link per score (``links.survey_links``).
@@ -72,6 +76,7 @@ class DraftContext:
     signature: str = ""
     thread_ref: str = ""
     key_sentence: str = ""
+    topic: str = ""
     gesture: str | None = None
     survey_scale: Literal["csat", "nps"] = "csat"
     score_links: Mapping[int, str] = field(default_factory=dict)
@@ -105,12 +110,14 @@ class RenderedDraft:
 # --- the customer's words ----------------------------------------------------------------
 
 _SENTENCE_RE = re.compile(r"(?<=[.!?…])\s+|\n+")
-_GREETING_RE = re.compile(
-    r"^(?:hi|hello|hey|hallo|dear|good\s+(?:morning|afternoon|evening)|guten\s+(?:tag|morgen|abend)|"
+_GREETING_WORDS = (
+    r"(?:hi|hello|hey|hallo|dear|good\s+(?:morning|afternoon|evening)|guten\s+(?:tag|morgen|abend)|"
     r"liebe[rs]?|sehr\s+geehrte[rs]?|moin|servus|bonjour|bonsoir|salut|madame|monsieur|ch[eè]re?|"
-    r"hola|buen[oa]s\s+(?:d[ií]as|tardes|noches)|estimad[oa]s?)\b[^.!?]{0,40}[,!.:]?$",
-    re.IGNORECASE,
+    r"hola|buen[oa]s\s+(?:d[ií]as|tardes|noches)|estimad[oa]s?)\b"
 )
+_GREETING_RE = re.compile(rf"^{_GREETING_WORDS}[^.!?]{{0,40}}[,!.:]?$", re.IGNORECASE)
+# "Hi Sam, my parcel never arrived." starts with a greeting but goes on to say something.
+_GREETING_PREFIX_RE = re.compile(rf"^{_GREETING_WORDS}[^,.!?:]{{0,30}}[,:]\s+(?=\S)", re.IGNORECASE)
 _THANKS_RE = re.compile(
     r"^(?:thanks?|thank\s+you|thx|cheers|many\s+thanks|danke|vielen\s+dank|best|regards|kind\s+regards|"
     r"best\s+regards|mit\s+freundlichen\s+grüßen|viele\s+grüße|lg|mfg|sincerely|bye|"
@@ -162,6 +169,22 @@ def _shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:-–—") + "…"
 
 
+def _sentences(text: str) -> list[str]:
+    """The customer's own sentences in ``text``: quoted history, greetings and sign-offs dropped."""
+    out: list[str] = []
+    for raw in _SENTENCE_RE.split(own_words(text)):
+        sentence = " ".join(raw.split()).strip(" -–—*")
+        rest = _GREETING_PREFIX_RE.sub("", sentence, count=1)
+        if rest != sentence and len(rest.split()) >= 3:
+            sentence = rest[:1].upper() + rest[1:]
+        if len(sentence) < 3 or not re.search(r"[^\W\d_]", sentence):
+            continue
+        if _GREETING_RE.match(sentence) or _THANKS_RE.match(sentence):
+            continue
+        out.append(sentence)
+    return out
+
+
 def key_sentence(reply_text: str) -> str:
     """The sentence that states the customer's problem, to quote back to them.
 
@@ -175,12 +198,7 @@ def key_sentence(reply_text: str) -> str:
     """
     best = ""
     best_score = -1.0
-    for position, raw in enumerate(_SENTENCE_RE.split(own_words(reply_text))):
-        sentence = " ".join(raw.split()).strip(" -–—*")
-        if len(sentence) < 3 or not re.search(r"[^\W\d_]", sentence):
-            continue
-        if _GREETING_RE.match(sentence) or _THANKS_RE.match(sentence):
-            continue
+    for position, sentence in enumerate(_sentences(reply_text)):
         # Each cue word counts (up to three per language): "never arrived and nobody answers"
         # says more about the problem than "ordered three weeks ago".
         score = sum(weight * min(len(pattern.findall(sentence)), 3) for pattern, weight in _CUES)
@@ -190,6 +208,118 @@ def key_sentence(reply_text: str) -> str:
         if score > best_score:
             best, best_score = sentence, score
     return _shorten(best, KEY_SENTENCE_MAX) if best else ""
+
+
+# Closing thanks and praise ("Brilliant, thank you", "Tahnk you, that's exactly what I
+# needed"): kind words, never what the conversation was about. Typos are common here.
+_THANKS_WORD_RE = re.compile(
+    r"\b(?:thanks?\w*|thank\s+you|tah?nks?\w*|thnaks?\w*|thanx|thx|cheers|appreciated?|danke\w*|dank|"
+    r"merci|gracias)\b",
+    re.IGNORECASE,
+)
+_PRAISE_START_RE = re.compile(
+    r"^(?:brilliant|perfect|great|awesome|excellent|lovely|wonderful|fantastic|amazing|superb|super|"
+    r"got\s+it|ok(?:ay)?|perfekt|prima|toll|klasse|wunderbar|parfait|génial|super|perfecto|genial|"
+    r"estupendo|excelente)\b",
+    re.IGNORECASE,
+)
+_RESOLVED_RE = re.compile(
+    r"\b(?:exactly\s+what\s+i\s+needed|did\s+the\s+trick|(?:that|this)\s+(?:fixed|solved|sorted)\s+it|"
+    r"all\s+sorted|works?\s+(?:now|again|perfectly)|funktioniert\s+(?:jetzt|wieder)|"
+    r"fonctionne\s+(?:maintenant|à\s+nouveau)|funciona\s+(?:ya|de\s+nuevo))\b",
+    re.IGNORECASE,
+)
+# Asks that only point at what came before ("Can you help with this?"): quoting them
+# tells the customer nothing about their own request.
+_VAGUE_ASK_RE = re.compile(
+    r"^(?:(?:could|can|would|will)\s+(?:you|someone|somebody|anyone)\b.{0,30}\b(?:this|that|it|me|on)\b"
+    r"|any\s+(?:idea|news|update|help)s?\b|please\s+advise\b|let\s+me\s+know\b|"
+    r"(?:what|how)\s+(?:should|can|do)\s+i\s+(?:do|sort\s+this|fix\s+this)\b|is\s+there\s+something\b|"
+    r"would\s+appreciate\b|looking\s+forward\b).{0,20}$",
+    re.IGNORECASE,
+)
+_GENERIC_SUBJECTS = frozenset(
+    """question questions help request support hello hi hey issue problem enquiry inquiry urgent
+    help needed need help quick question no subject your message frage anfrage hilfe problem
+    question demande aide bonjour pregunta consulta ayuda solicitud hola""".split()
+)
+TOPIC_MAX = 120
+
+
+def _is_gratitude(sentence: str) -> bool:
+    """Thanks or praise with no problem in it: how a conversation ends, not what it was about."""
+    if not (_THANKS_WORD_RE.search(sentence) or _PRAISE_START_RE.match(sentence) or _RESOLVED_RE.search(sentence)):
+        return False
+    problem = _CUES[:-1]  # the question-mark cue is no problem word
+    return not any(pattern.search(sentence) for pattern, _ in problem)
+
+
+def _subject_topic(subject: str) -> str:
+    core = _REPLY_PREFIX_RE.sub("", " ".join((subject or "").split())).strip(" -–—:?!.")
+    words = re.findall(r"[^\W_]+", core.lower())
+    if not words or " ".join(words) in _GENERIC_SUBJECTS or all(w in _GENERIC_SUBJECTS for w in words):
+        return ""
+    if len(words) < 2 and not re.search(r"\d", core):
+        return ""  # "checkout" alone restates nothing
+    return _shorten(core, TOPIC_MAX)
+
+
+def topic(first_text: str, subject: str = "") -> str:
+    """What the conversation was about, in the customer's words, to name it back to them.
+
+    A survey is sent when a conversation ended well, so the customer's last message is
+    usually their thanks; quoting that as "you got in touch about …" is absurd. The topic
+    comes from their *first* message instead: its sentence with the most problem cues,
+    earlier sentences first, never a greeting, thanks, praise or a vague ask ("Can you
+    help with this?"). Failing that, their subject without "Re:" (when it says more than
+    "Question"). Returns "" when nothing fits, and the templates then name no topic.
+
+    Args:
+        first_text: The customer's first message in the thread (reply text).
+        subject: The conversation's subject.
+    """
+    best = ""
+    best_score = float("-inf")
+    for position, sentence in enumerate(_sentences(first_text)):
+        if _is_gratitude(sentence) or _VAGUE_ASK_RE.match(sentence) or len(sentence.split()) < 3:
+            continue
+        # The opening usually states the request; problem words can still beat it.
+        score = sum(weight * min(len(p.findall(sentence)), 3) for p, weight in _CUES[:-1]) - position * 0.75
+        if score > best_score:
+            best, best_score = sentence, score
+    if best:
+        return _shorten(best.rstrip(".!…"), TOPIC_MAX)
+    return _subject_topic(subject)
+
+
+# A number the customer wrote in their subject (their order, invoice, ticket…): the one
+# reference they recognise. Our thread ids are internal and never shown.
+_GERMAN_REF_WORDS = frozenset("bestellung rechnung auftrag buchung vertrag kundennummer".split())
+_REFERENCE_RE = re.compile(
+    r"\b(?P<word>order|invoice|ticket|case|booking|reservation|contract|subscription|"
+    r"bestellung|rechnung|auftrag|buchung|vertrag|kundennummer|"
+    r"commande|facture|réservation|dossier|pedido|factura|reserva)"
+    r"\s*(?:(?:no|nr|n°|nº|number|nummer|número|num)\.?\s*)?(?::\s*)?(?:#\s*)?"
+    r"(?P<id>(?=[A-Z0-9-]{3,})[A-Z0-9-]*\d[A-Z0-9-]*)\b",
+    re.IGNORECASE,
+)
+_BARE_REFERENCE_RE = re.compile(r"(?<![\w#&])#(?P<id>(?=[A-Z0-9-]{3,})[A-Z0-9-]*\d[A-Z0-9-]*)\b", re.IGNORECASE)
+
+
+def customer_reference(subject: str) -> str:
+    """The reference the customer gave in their subject ("order #4411", "Rechnung 2026-17"), or "".
+
+    Taken as they wrote it, so it reads in their language; only the keyword's case is
+    normalised ("Order" mid-sentence becomes "order"; German nouns keep their capital).
+    """
+    core = _REPLY_PREFIX_RE.sub("", " ".join((subject or "").split()))
+    match = _REFERENCE_RE.search(core)
+    if match:
+        word = match.group("word")
+        word = word if word.lower() in _GERMAN_REF_WORDS else word.lower()
+        return word + core[match.end("word") : match.end()]
+    bare = _BARE_REFERENCE_RE.search(core)
+    return f"#{bare.group('id')}" if bare else ""
 
 
 _ROLE_LOCALS = frozenset(
@@ -295,8 +425,35 @@ def _languages(root: str) -> frozenset[str]:
     return frozenset(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
 
 
+def available_languages(templates_dir: Path) -> frozenset[str]:
+    """The languages that have a template folder (``email/<lang>/``).
+
+    The folders are the one source of truth: adding a language is copying a folder,
+    never a code change.
+    """
+    return _languages(_email_root_str(str(templates_dir)))
+
+
+def _base_language(code: str | None) -> str:
+    """ "fr-CA", "es_MX", "DE" -> "fr", "es", "de" (template folders are two-letter codes)."""
+    return (code or "").strip().lower().replace("_", "-").split("-")[0]
+
+
+def pick_language(templates_dir: Path, wanted: str | None, default: str = DEFAULT_LANGUAGE) -> str:
+    """The template language for a customer: theirs when templates exist for it, else ``default``.
+
+    ``default`` (``drafts.default_language``) is itself checked against the folders, so a
+    misconfigured default still lands on English rather than a missing template.
+    """
+    available = available_languages(templates_dir)
+    for candidate in (_base_language(wanted), _base_language(default)):
+        if candidate in available:
+            return candidate
+    return DEFAULT_LANGUAGE
+
+
 def _language(root: str, wanted: str) -> str:
-    wanted = (wanted or DEFAULT_LANGUAGE).lower().replace("_", "-").split("-")[0]
+    wanted = _base_language(wanted or DEFAULT_LANGUAGE)
     available = _languages(root)
     if wanted in available:
         return wanted
@@ -385,6 +542,70 @@ def render_draft(kind: str, ctx: DraftContext, templates_dir: Path) -> RenderedD
     if len(draft.subject) > SUBJECT_MAX:
         draft = replace(draft, subject=_shorten(draft.subject, SUBJECT_MAX))
     return draft
+
+
+# --- the footer ----------------------------------------------------------------------------
+# The unsubscribe footer is the law's and the mailbox providers' part of the email, not the
+# agent's: an edit replaces the body and the footer is put back after it, exactly once.
+
+FOOTER_DELIMITER = "-- "
+_DELIMITER_RE = re.compile(r"(?m)^--[ \t]*$")
+_UNSUBSCRIBE_MARK = UNSUBSCRIBE_PATH  # every footer links there
+
+
+def stored_context(
+    stored: Mapping[str, Any], *, kind: str, customer: str, language: str, unsubscribe_url: str,
+    agent_name: str, team_name: str, thread_id: int | None = None,
+) -> DraftContext:
+    """A :class:`DraftContext` from a draft's stored context (older drafts may lack fields)."""
+    known = {f.name for f in fields(DraftContext)}
+    data: dict[str, Any] = {k: v for k, v in stored.items() if k in known}
+    data["reasons"] = tuple(data.get("reasons") or ())
+    data["score_links"] = {int(k): v for k, v in (data.get("score_links") or {}).items()}
+    data.update(kind=kind, customer_address=customer, language=language, unsubscribe_url=unsubscribe_url)
+    data.setdefault("agent_name", agent_name)
+    data.setdefault("team_name", team_name)
+    data.setdefault("thread_subject", "")
+    if thread_id is not None and data.get("thread_ref") == f"#{thread_id}":
+        # Drafted before thread_ref became the customer's own reference: never show our id.
+        data["thread_ref"] = customer_reference(data["thread_subject"])
+    return DraftContext(**data)
+
+
+def render_footer(ctx: DraftContext, templates_dir: Path) -> str:
+    """The plain-text footer (``<lang>/_footer.txt.j2``) for ``ctx``, without the delimiter."""
+    root = _email_root_str(str(templates_dir))
+    language = _language(root, ctx.language)
+    try:
+        footer = environment(templates_dir).get_template(f"{language}/_footer.txt.j2").render(_variables(ctx, language))
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"{language}/_footer.txt.j2: {exc}") from None
+    return "\n".join(line.rstrip() for line in footer.strip().splitlines())
+
+
+def strip_footer(text: str) -> str:
+    """``text`` without its unsubscribe footer: what the agent wrote, and only that.
+
+    The footer is what follows the last "-- " delimiter when it carries an unsubscribe
+    link (or nothing); an agent's own "--" line followed by their words is kept.
+    """
+    text = text.replace("\r\n", "\n")
+    for match in reversed(list(_DELIMITER_RE.finditer(text))):
+        after = text[match.end() :]
+        if _UNSUBSCRIBE_MARK in after or not after.strip():
+            text = text[: match.start()]
+            break
+    return text.rstrip()
+
+
+def with_footer(text: str, footer: str) -> str:
+    """The agent's ``text`` with its old footer (if any) replaced by ``footer``: exactly one."""
+    return f"{strip_footer(text)}\n\n{FOOTER_DELIMITER}\n{footer.strip()}\n"
+
+
+def has_footer(body: str | None, unsubscribe_base: str) -> bool:
+    """Whether ``body`` (text or HTML) links to our unsubscribe page under ``unsubscribe_base``."""
+    return bool(body) and f"{unsubscribe_base.rstrip('/')}{_UNSUBSCRIBE_MARK}" in (body or "")
 
 
 _URL_RE = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
@@ -499,8 +720,9 @@ def sample_contexts(kind: DraftKind, language: str, scale: Literal["csat", "nps"
         language=language,
         customer_name="Jane",
         signature="Customer Care Lead\nAcme Ltd.",
-        thread_ref="#1234",
+        thread_ref="order 4411",
         key_sentence="My refund has been waiting for three weeks & nobody answers <b>me</b>.",
+        topic="My refund for order 4411 & the <b>missing</b> credit",
         gesture="a $10 account credit",
         survey_scale=scale,
         score_links=links,
@@ -525,7 +747,7 @@ def sample_contexts(kind: DraftKind, language: str, scale: Literal["csat", "nps"
     long_subject = replace(
         full,
         thread_subject="RE: AW: Fwd: " + "a very long subject line about a problem " * 4,
-        thread_ref="#123456789",
+        thread_ref="Bestellung NW-2026-123456789",
         waiting_days=1,
         next_step="I have asked our billing team to push the refund today.",
         customer_name="Ana-Lucía",

@@ -15,12 +15,14 @@ from outreach.drafting import (
     DraftContext,
     check_templates,
     context_dict,
+    customer_reference,
     first_name,
     html_from_text,
     html_problems,
     key_sentence,
     render_draft,
     sample_contexts,
+    topic,
 )
 from outreach.errors import TemplateError
 from outreach.surveys import parse_score
@@ -291,3 +293,63 @@ def test_key_sentence_empty_when_nothing_to_say() -> None:
 )
 def test_first_name(display: str, address: str, expected: str | None) -> None:
     assert first_name(display, address) == expected
+
+
+# --- the topic a survey names --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first_text", "subject", "expected"),
+    [
+        # The thanks that closed a conversation is never its topic (the QA reports, typo included).
+        ("Brilliant, thank you! Really appreciate it.", "Re: Order #12345 not delivered", "Order #12345 not delivered"),
+        ("Tahnk you, that's exactly what I needed.", "Question", ""),
+        ("Perfect, all sorted now. Thanks a lot!", "help", ""),
+        # The request itself, from the customer's first message, greeting and sign-off dropped.
+        (
+            "Hello, I ordered a lamp three weeks ago and it never arrived. Where is my parcel? Thanks in advance.",
+            "Lamp",
+            "I ordered a lamp three weeks ago and it never arrived",
+        ),
+        ("Hi, I'd like to change my billing address. Can you help with this?", "Billing", "I'd like to change my billing address"),
+        # A vague ask says nothing; the subject does.
+        ("Hi there,\n\nCan you help with this?\n\nThanks", "Refund for order #12345", "Refund for order #12345"),
+        ("Bonjour, ma commande n'est jamais arrivée. Merci d'avance.", "Commande", "Ma commande n'est jamais arrivée"),
+        ("Hola: mi pedido no ha llegado todavía.", "x", "Mi pedido no ha llegado todavía"),
+        # Thanks with a problem in it is still about the problem.
+        ("Thanks for the reply, but the refund still hasn't arrived.", "", "Thanks for the reply, but the refund still hasn't arrived"),
+    ],
+)
+def test_topic_is_what_the_conversation_was_about_never_the_thanks(first_text: str, subject: str, expected: str) -> None:
+    assert topic(first_text, subject) == expected
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_survey_names_the_topic_or_no_topic_never_the_closing_thanks(language: str) -> None:
+    ctx = replace(sample_contexts("survey", language, "csat")[0], key_sentence="Brilliant, thank you!", topic="")
+    draft = render_draft("survey", ctx, TEMPLATES)
+    for body in (draft.text, draft.html):
+        assert "Brilliant" not in body
+        assert "“" not in body and "„" not in body and "«" not in body  # no empty or stray quotes
+    named = render_draft("survey", replace(ctx, topic="My parcel never arrived"), TEMPLATES)
+    assert "My parcel never arrived" in named.text and "My parcel never arrived" in named.html
+    assert "Brilliant" not in named.text
+
+
+@pytest.mark.parametrize(
+    ("subject", "expected"),
+    [
+        ("Order #12345 not delivered", "order #12345"),
+        ("Re: Invoice INV-2026-0123", "invoice INV-2026-0123"),
+        ("Refund for order #12345", "order #12345"),
+        ("AW: Rechnung Nr. 2026-17", "Rechnung Nr. 2026-17"),
+        ("Commande n° 4411", "commande n° 4411"),
+        ("Pedido 1234 no llegó", "pedido 1234"),
+        ("Issue #4711 again", "#4711"),
+        ("Login not working", ""),
+        ("Sync stuck at 45%", ""),
+        ("", ""),
+    ],
+)
+def test_customer_reference_is_the_number_from_their_own_subject(subject: str, expected: str) -> None:
+    assert customer_reference(subject) == expected
