@@ -415,8 +415,11 @@ def drafts_approve(
     ids = list(draft_ids or [])
     if all_:
         ids += [r["id"] for r in state.store.list_drafts(status="pending_review", kind=kind)]
+    if not ids and all_:
+        _console().print("no drafts pending review")  # nothing to do is not an error
+        return
     if not ids:
-        raise typer.BadParameter("give draft ids or --all")
+        ctx.fail("give draft ids or --all")  # a usage error (exit 2), not about one parameter
     done, refused = steps.approve(state.store, state.settings, ids, reviewer, datetime.now(UTC))
     con = _console()
     con.print(f"approved {len(done)}")
@@ -523,14 +526,46 @@ for _group in (cli_review, cli_throttle, cli_surveys, cli_ops):
 # -- entry point -------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Console-script entry: errors become one line and an exit code, never a traceback."""
-    import click
+def _click_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """``(ClickException, Exit, Abort)`` classes of the click that typer runs on, and of real click.
 
+    typer before 0.29 runs on click itself; 0.29 and later vendor their own copy
+    (``typer._click``) whose exceptions are *not* subclasses of click's, so catching
+    ``click.ClickException`` lets every usage error escape as a traceback. typer
+    re-exports ``BadParameter``, ``Exit`` and ``Abort`` from whichever click it uses,
+    so their modules are the ones to catch from; real click's classes are added
+    when it is installed, in case a dependency raises them.
+    """
+    import importlib
+
+    typer_click = importlib.import_module(typer.BadParameter.__module__)
+    errors: list[type[BaseException]] = [typer_click.ClickException]
+    exits: list[type[BaseException]] = [typer.Exit]
+    aborts: list[type[BaseException]] = [typer.Abort]
+    try:
+        import click
+    except ImportError:  # typer 0.29+ no longer needs click installed
+        pass
+    else:
+        errors.append(click.ClickException)
+        exits.append(click.exceptions.Exit)
+        aborts.append(click.exceptions.Abort)
+    return tuple(dict.fromkeys(errors)), tuple(dict.fromkeys(exits)), tuple(dict.fromkeys(aborts))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry: errors become one line and an exit code, never a traceback.
+
+    Usage errors print click's usage line and ``Error: …`` and return 2; config
+    errors return 2; other deliberate errors return 1.
+    """
+    click_errors, exits, aborts = _click_errors()
     command = typer.main.get_command(app)
     try:
         # Without standalone mode click *returns* the code of a ``typer.Exit`` (1 from
         # ``templates check``, ``check``…) instead of raising it; commands return None.
+        # Standalone mode would instead print usage errors in typer's rich boxes and
+        # call sys.exit itself, so errors are shown here.
         code = command.main(args=argv, prog_name="outreach", standalone_mode=False)
     except ConfigError as exc:
         sys.stderr.write(f"outreach: config error: {exc}\n")
@@ -538,14 +573,14 @@ def main(argv: list[str] | None = None) -> int:
     except OutreachError as exc:
         sys.stderr.write(f"outreach: {exc}\n")
         return 1
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code or 0)
-    except click.exceptions.Abort:
+    except exits as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except aborts:
         sys.stderr.write("outreach: aborted\n")
         return 130
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
+    except click_errors as exc:
+        exc.show()  # type: ignore[attr-defined]  # every ClickException has show() and exit_code
+        return int(exc.exit_code)  # type: ignore[attr-defined]
     return code if isinstance(code, int) else 0
 
 

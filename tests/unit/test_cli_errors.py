@@ -1,0 +1,119 @@
+"""Command-line errors: usage errors, bad config and file problems are one clear message, never a traceback.
+
+Each case runs twice: in-process through ``outreach.cli:main`` (the console
+entry point) and as a subprocess of the installed ``outreach`` script.
+``typer.testing.CliRunner`` is not used for exit codes: it runs typer's
+standalone mode, not ``main``, and once hid that ``main`` let usage errors
+escape as tracebacks.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from outreach.cli import main
+
+CONSOLE_SCRIPT = Path(sys.executable).with_name("outreach")
+
+
+@dataclass
+class Outcome:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A clean working folder, an empty SQLite store, and no OUTREACH_* from the caller's environment."""
+    for name in list(os.environ):
+        if name.startswith("OUTREACH_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OUTREACH_STORE__URL", f"sqlite:///{tmp_path}/s.db")
+    yield tmp_path
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> Outcome:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return Outcome(code, captured.out, captured.err)
+
+
+def run_script(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> Outcome:
+    """The installed console script, with the (already cleaned) environment of this process."""
+    assert CONSOLE_SCRIPT.exists(), f"{CONSOLE_SCRIPT} missing: install the package (pip install -e .)"
+    result = subprocess.run(
+        [str(CONSOLE_SCRIPT), *args], capture_output=True, text=True, input=stdin,
+        env={**os.environ, **(env or {})}, timeout=120, check=False,
+    )
+    return Outcome(result.returncode, result.stdout, result.stderr)
+
+
+def assert_usage_error(outcome: Outcome, usage: str, message: str) -> None:
+    assert outcome.code == 2, outcome
+    assert "Traceback" not in outcome.err + outcome.out
+    assert f"Usage: {usage}" in outcome.err, outcome.err
+    error_lines = [line for line in outcome.err.splitlines() if line.startswith("Error: ")]
+    assert len(error_lines) == 1, outcome.err
+    assert message in error_lines[0], outcome.err
+
+
+USAGE_ERRORS = [
+    (["status", "--foo"], "outreach status", "No such option: --foo"),
+    (["nosuch"], "outreach ", "No such command 'nosuch'"),
+    (["send", "--dry-run", "--json"], "outreach send", "No such option: --json"),
+    (["drafts", "approve"], "outreach drafts approve", "give draft ids or --all"),
+    (["drafts", "show", "abc"], "outreach drafts show", "draft_id"),
+    (["drafts", "reject", "4"], "outreach drafts reject", "--reason"),
+    (["throttle", "simulate", "--days", "0"], "outreach throttle simulate", "--days"),
+    (["detect", "--as-of", "yesterday"], "outreach detect", "not an ISO 8601 time: 'yesterday'"),
+    (["agents", "add", "carol", "--role", "superuser"], "outreach agents add", "--role"),
+]
+
+
+@pytest.mark.parametrize(("args", "usage", "message"), USAGE_ERRORS, ids=[" ".join(a) for a, _, _ in USAGE_ERRORS])
+def test_usage_error_is_usage_and_one_error_line_exit_2(
+    workdir: Path, capsys: pytest.CaptureFixture[str], args: list[str], usage: str, message: str
+) -> None:
+    assert_usage_error(run_main(capsys, *args), usage, message)
+
+
+@pytest.mark.parametrize(
+    ("args", "usage", "message"),
+    [USAGE_ERRORS[0], USAGE_ERRORS[1], USAGE_ERRORS[3], USAGE_ERRORS[7]],
+    ids=["unknown option", "unknown command", "raised in a command", "BadParameter from a helper"],
+)
+def test_usage_error_through_the_console_script(workdir: Path, args: list[str], usage: str, message: str) -> None:
+    assert_usage_error(run_script(*args), usage, message)
+
+
+def test_watch_without_imap_host_names_the_setting(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for outcome in (run_main(capsys, "watch"), run_script("watch")):
+        assert outcome.code == 2, outcome
+        assert outcome.err.strip().splitlines() == [
+            "outreach: config error: imap.host: is empty; set it (or OUTREACH_IMAP__HOST) to watch an inbox"
+        ]
+
+
+def test_typer_exit_code_is_returned(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``typer.Exit(1)`` from a command (templates check finding problems) is exit 1, without a traceback."""
+    monkeypatch.setenv("OUTREACH_PATHS__TEMPLATES_DIR", str(workdir / "no-templates"))
+    for outcome in (run_main(capsys, "templates", "check"), run_script("templates", "check")):
+        assert outcome.code == 1, outcome
+        assert "problem: " in outcome.out and "Traceback" not in outcome.err
+
+
+def test_approve_all_with_nothing_pending_is_not_an_error(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    outcome = run_main(capsys, "drafts", "approve", "--all")
+    assert outcome.code == 0, outcome
+    assert "no drafts pending review" in outcome.out
