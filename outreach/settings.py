@@ -8,17 +8,23 @@ environment or from Prefect Secret blocks, never from the file.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import json
 import os
 import re
 import tomllib
+import types
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Union, get_args, get_origin
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsError as EnvSettingsError
 
 from outreach.errors import ConfigError
 
@@ -579,10 +585,107 @@ def load_settings(path: str | Path | None = None) -> Settings:
                     "secrets are not read from the config file; set "
                     f"OUTREACH_{section.upper()}__{key.upper()} or use a Prefect Secret block",
                 )
+    check_environment(os.environ)
     try:
         return Settings(**data)
     except ValidationError as exc:
         raise _config_error(exc) from None
+    except EnvSettingsError as exc:
+        # check_environment catches the known causes with the variable's name; this is
+        # the backstop for anything pydantic-settings refuses that it does not foresee.
+        raise ConfigError("environment", f"{exc}: {exc.__cause__}" if exc.__cause__ else str(exc)) from None
+
+
+ENV_PREFIX = "OUTREACH_"
+ENV_DELIMITER = "__"
+# OUTREACH_* variables that are not settings: the config file's path, the checkout a
+# Prefect worker runs from (prefect.yaml), and the benchmarks' sizes.
+NOT_SETTINGS: tuple[str, ...] = ("OUTREACH_CONFIG", "OUTREACH_HOME")
+NOT_SETTINGS_PREFIXES: tuple[str, ...] = ("OUTREACH_BENCH_",)
+
+
+def check_environment(environ: Mapping[str, str]) -> None:
+    """Refuse ``OUTREACH_*`` variables that pydantic-settings would ignore or fail on without naming them.
+
+    pydantic-settings silently drops ``OUTREACH_<SECTION>__<KEY>`` when the section is
+    misspelled, and answers a value that is not JSON for a list, table or section
+    with a ``SettingsError`` naming only the section. Variables without the ``__``
+    delimiter are left alone unless they name a section: other tools may share the
+    prefix.
+
+    Raises:
+        ConfigError: naming the setting and the variable.
+    """
+    for name in sorted(environ):
+        upper = name.upper()  # pydantic-settings reads these names case-insensitively
+        if not upper.startswith(ENV_PREFIX) or upper in NOT_SETTINGS or upper.startswith(NOT_SETTINGS_PREFIXES):
+            continue
+        parts = upper[len(ENV_PREFIX):].lower().split(ENV_DELIMITER)
+        if len(parts) == 1 and parts[0] not in Settings.model_fields:
+            continue
+        model: type[BaseModel] = Settings
+        for depth, part in enumerate(parts):
+            field = model.model_fields.get(part)
+            key = ".".join(parts[: depth + 1])
+            if field is None:
+                if depth == 0:
+                    raise ConfigError(name, f"unknown settings section {part!r}{_did_you_mean(part, Settings)}")
+                raise ConfigError(key, f"unknown setting (from {name}){_did_you_mean(part, model)}")
+            inner = _model_of(field.annotation)
+            if depth == len(parts) - 1:
+                if inner is not None or _is_collection(field.annotation):
+                    _check_json(name, key, environ[name], field)
+            elif inner is not None:
+                model = inner
+            else:
+                break  # below a list or table: pydantic-settings and pydantic judge the rest
+
+
+def _did_you_mean(word: str, model: type[BaseModel]) -> str:
+    close = difflib.get_close_matches(word, list(model.model_fields), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _members(annotation: Any) -> tuple[Any, ...]:
+    """The types of ``X | None`` / ``Union[...]``, else the annotation alone."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        return tuple(a for a in get_args(annotation) if a is not type(None))
+    return (annotation,)
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    for member in _members(annotation):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            return member
+    return None
+
+
+def _is_collection(annotation: Any) -> bool:
+    return any(get_origin(m) in (list, dict, set, tuple, frozenset) for m in _members(annotation))
+
+
+def _check_json(name: str, key: str, value: str, field: FieldInfo) -> None:
+    """Lists, tables and sections come from the environment as JSON (as pydantic-settings reads them)."""
+    try:
+        json.loads(value)
+    except ValueError as exc:
+        raise ConfigError(
+            key, f"{name} must be JSON, e.g. {_json_example(value, field)} ({exc.msg} in {value!r})"
+        ) from None
+
+
+def _json_example(value: str, field: FieldInfo) -> str:
+    """An example in the variable's own words where that is possible: ``a,b`` becomes ``["a", "b"]``."""
+    if any(get_origin(m) in (list, set, tuple, frozenset) for m in _members(field.annotation)):
+        items = [item.strip().strip("[]\"'").strip() for item in value.split(",")]
+        if all(items) and not any(c in value for c in "{}:"):
+            return "'" + json.dumps(items, ensure_ascii=False) + "'"
+    default = field.get_default(call_default_factory=True)
+    try:
+        example = TypeAdapter(field.annotation).dump_json(default).decode()
+    except (ValueError, TypeError):  # a default pydantic cannot serialise: no example then
+        return "a JSON value"
+    return "'" + example + "'"
 
 
 def _config_error(exc: ValidationError) -> ConfigError:

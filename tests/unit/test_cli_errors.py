@@ -117,3 +117,28 @@ def test_approve_all_with_nothing_pending_is_not_an_error(workdir: Path, capsys:
     outcome = run_main(capsys, "drafts", "approve", "--all")
     assert outcome.code == 0, outcome
     assert "no drafts pending review" in outcome.out
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "line"),
+    [
+        (
+            "OUTREACH_TEAM__ADDRESSES", "help@acme.com",
+            "outreach: config error: team.addresses: OUTREACH_TEAM__ADDRESSES must be JSON, "
+            "e.g. '[\"help@acme.com\"]' (Expecting value in 'help@acme.com')",
+        ),
+        (
+            "OUTREACH_THROTLE__MAX_PER_HOUR", "5",
+            "outreach: config error: OUTREACH_THROTLE__MAX_PER_HOUR: unknown settings section 'throtle'; "
+            "did you mean 'throttle'?",
+        ),
+    ],
+    ids=["not JSON", "misspelled section"],
+)
+def test_bad_environment_variable_is_one_line_exit_2(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, name: str, value: str, line: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    for outcome in (run_main(capsys, "status"), run_script("status")):
+        assert outcome.code == 2, outcome
+        assert outcome.err.splitlines() == [line]
