@@ -316,8 +316,13 @@ def report(
 
     state = _state(ctx)
     out_dir = out or Path(state.settings.report.out_dir)
-    with _progress("Report", state, total=REPORT_STEPS + 2, unit="step") as advance:
-        result = steps.report(state.store, state.settings, out_dir, _now(as_of), progress=advance)
+    now = _now(as_of)
+    _report_folder(out_dir, from_option=out is not None)  # before minutes of work, not after
+    try:
+        with _progress("Report", state, total=REPORT_STEPS + 2, unit="step") as advance:
+            result = steps.report(state.store, state.settings, out_dir, now, progress=advance)
+    except OSError as exc:  # the folder was checked; a full disk or a file in the way is left
+        raise OutreachError(f"cannot write the report to {out_dir}: {exc.strerror or exc}") from None
     if as_json:
         _print_json(result.figures)
         return
@@ -337,6 +342,26 @@ def demo(ctx: typer.Context) -> None:
 
     summary = run_demo(settings, config=state.config)
     _print_summary(summary)
+
+
+def _report_folder(out_dir: Path, *, from_option: bool) -> None:
+    """Create the report folder, or say why it cannot be one (``--out`` or ``report.out_dir``)."""
+    import os
+
+    if out_dir.exists() and not out_dir.is_dir():
+        problem = f"{out_dir} is a file, not a folder"
+    else:
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            problem = f"cannot create folder {out_dir}: {exc.strerror or exc}"
+        else:
+            if os.access(out_dir, os.W_OK):
+                return
+            problem = f"folder {out_dir} is not writable"
+    if from_option:
+        raise typer.BadParameter(problem, param_hint="--out")
+    raise ConfigError("report.out_dir", problem)
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -449,7 +474,13 @@ def drafts_edit(
     ctx: typer.Context,
     draft_id: int,
     subject: Annotated[str | None, typer.Option(help="New subject.")] = None,
-    text_file: Annotated[Path | None, typer.Option("--text-file", help="New plain-text body ('-' for stdin).")] = None,
+    text_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--text-file", help="New plain-text body ('-' for stdin).",
+            exists=True, dir_okay=False, readable=True, allow_dash=True,
+        ),
+    ] = None,
     reviewer: Annotated[str, typer.Option("--as", help="Who edits (audit log).")] = "cli",
     gesture: Annotated[str | None, typer.Option("--gesture", help="Apology gesture, one of drafts.gestures.")] = None,
 ) -> None:
@@ -460,7 +491,10 @@ def drafts_edit(
         raise OutreachError(f"draft {draft_id} does not exist")
     body = row["text"]
     if text_file is not None:
-        body = sys.stdin.read() if str(text_file) == "-" else text_file.read_text(encoding="utf-8")
+        try:
+            body = sys.stdin.read() if str(text_file) == "-" else text_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:  # exists and readable were checked; a binary file was not
+            raise typer.BadParameter(f"cannot read {text_file} as UTF-8 text: {exc}", param_hint="--text-file") from None
     from flows import steps
 
     steps.edit(state.store, state.settings, draft_id, subject=subject or row["subject"], text_body=body,

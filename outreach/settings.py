@@ -75,9 +75,25 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
+STORE_SCHEMES: tuple[str, ...] = ("sqlite", "postgresql", "postgresql+psycopg")
+
+
 class StoreSettings(Section):
     url: str = Field("sqlite:///data/outreach.db", description="SQLAlchemy URL of the store.")
     echo: bool = Field(False, description="Log every SQL statement (debugging only).")
+
+    @field_validator("url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        # Checked here so another database is a config error, not a driver ImportError on first use:
+        # the schema, migrations and locking are written for SQLite and PostgreSQL (psycopg 3) only.
+        scheme = value.strip().partition(":")[0].lower()
+        if scheme not in STORE_SCHEMES:
+            raise ValueError(
+                f"unsupported database {scheme or value!r}; use sqlite:///PATH or postgresql://USER@HOST/DB "
+                f"(schemes: {', '.join(s + '://' for s in STORE_SCHEMES)})"
+            )
+        return value
 
 
 class TeamSettings(Section):
@@ -576,6 +592,12 @@ def load_settings(path: str | Path | None = None) -> Settings:
             data = tomllib.loads(chosen.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(str(chosen), "config file not found") from None
+        except IsADirectoryError:
+            raise ConfigError(str(chosen), "is a folder, not a config file") from None
+        except OSError as exc:
+            raise ConfigError(str(chosen), f"cannot read the config file: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(str(chosen), f"config file is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(str(chosen), f"invalid TOML: {exc}") from None
         for section, key in sorted(SECRET_KEYS):
@@ -697,6 +719,18 @@ def _config_error(exc: ValidationError) -> ConfigError:
         problem = "required setting is missing"
     else:
         problem = first["msg"]
-        if "input" in first and not isinstance(first["input"], dict | list):
+        if first["type"] == "value_error":
+            # Our validators' own words; pydantic's "Value error, " prefix adds nothing.
+            problem = problem.removeprefix("Value error, ")
+        if (
+            "input" in first
+            and not isinstance(first["input"], dict | list)
+            and key not in _UNECHOED
+            and repr(first["input"]) not in problem  # already quoted by the validator
+        ):
             problem += f" (got {first['input']!r})"
     return ConfigError(key, problem)
+
+
+# Values not repeated in error messages: a database URL may carry its password.
+_UNECHOED = frozenset({"store.url"})

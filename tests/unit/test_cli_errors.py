@@ -142,3 +142,50 @@ def test_bad_environment_variable_is_one_line_exit_2(
     for outcome in (run_main(capsys, "status"), run_script("status")):
         assert outcome.code == 2, outcome
         assert outcome.err.splitlines() == [line]
+
+
+# -- files -------------------------------------------------------------------------
+
+
+def test_text_file_that_does_not_exist_is_a_usage_error(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("drafts", "edit", "5", "--text-file", str(workdir / "nonexistent"))
+    for outcome in (run_main(capsys, *args), run_script(*args)):
+        assert_usage_error(outcome, "outreach drafts edit", "'--text-file'")
+        assert "does not exist" in outcome.err
+
+
+def test_report_out_that_is_a_file_is_a_usage_error(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    taken = workdir / "taken"
+    taken.write_text("x", encoding="utf-8")
+    for outcome in (run_main(capsys, "report", "--out", str(taken)), run_script("report", "--out", str(taken))):
+        assert_usage_error(outcome, "outreach report", f"--out: {taken} is a file, not a folder")
+    assert taken.read_text(encoding="utf-8") == "x"
+
+
+def test_report_out_dir_setting_that_is_a_file_is_a_config_error(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken = workdir / "taken"
+    taken.write_text("x", encoding="utf-8")
+    monkeypatch.setenv("OUTREACH_REPORT__OUT_DIR", str(taken))
+    outcome = run_main(capsys, "report")
+    assert outcome.code == 2
+    assert outcome.err.splitlines() == [f"outreach: config error: report.out_dir: {taken} is a file, not a folder"]
+
+
+def test_config_that_is_a_folder_is_a_config_error(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for outcome in (run_main(capsys, "--config", str(workdir), "status"), run_script("--config", str(workdir), "status")):
+        assert outcome.code == 2, outcome
+        assert outcome.err.splitlines() == [f"outreach: config error: {workdir}: is a folder, not a config file"]
+
+
+def test_unsupported_store_is_a_config_error(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OUTREACH_STORE__URL", "mysql://me:hunter2@db/x")
+    for outcome in (run_main(capsys, "status"), run_script("status")):
+        assert outcome.code == 2, outcome
+        assert outcome.err.splitlines() == [
+            "outreach: config error: store.url: unsupported database 'mysql'; use sqlite:///PATH or "
+            "postgresql://USER@HOST/DB (schemes: sqlite://, postgresql://, postgresql+psycopg://)"
+        ]
