@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 import typer
 
 from outreach.errors import ConfigError, OutreachError
+from outreach.models import DRAFT_STATUSES, DraftKind
 
 if TYPE_CHECKING:
     from connectors.store import Store
@@ -89,6 +91,12 @@ def _console() -> Any:
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
 
+
+# Choices, so --help lists the values and a typo ('pending' for 'pending_review') is a usage
+# error instead of a filter that silently matches nothing. Built from outreach.models, so a
+# new status or kind needs no change here.
+DraftStatusChoice = StrEnum("DraftStatusChoice", [(s, s) for s in DRAFT_STATUSES])
+DraftKindChoice = StrEnum("DraftKindChoice", [(k, k) for k in get_args(DraftKind)])
 
 AsOf = Annotated[str | None, typer.Option("--as-of", help="ISO 8601 time to use as 'now' (reproducible runs).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -382,13 +390,13 @@ def _print_summary(summary: dict[str, Any]) -> None:
 @drafts_app.command("list")
 def drafts_list(
     ctx: typer.Context,
-    status: Annotated[str | None, typer.Option("--status", help="Only this status.")] = None,
-    kind: Annotated[str | None, typer.Option("--kind", help="Only this kind.")] = None,
+    status: Annotated[DraftStatusChoice | None, typer.Option("--status", help="Only this status.")] = None,
+    kind: Annotated[DraftKindChoice | None, typer.Option("--kind", help="Only this kind.")] = None,
     as_json: AsJson = False,
 ) -> None:
     """List drafts, highest priority first."""
     state = _state(ctx)
-    rows = state.store.list_drafts(status=status, kind=kind)
+    rows = state.store.list_drafts(status=status.value if status else None, kind=kind.value if kind else None)
     if as_json:
         _print_json(
             [
@@ -430,7 +438,7 @@ def drafts_approve(
     ctx: typer.Context,
     draft_ids: Annotated[list[int] | None, typer.Argument(help="Draft ids.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every draft pending review.")] = False,
-    kind: Annotated[str | None, typer.Option("--kind", help="With --all: only this kind.")] = None,
+    kind: Annotated[DraftKindChoice | None, typer.Option("--kind", help="With --all: only this kind.")] = None,
     reviewer: Annotated[str, typer.Option("--as", help="Who approves (audit log).")] = "cli",
 ) -> None:
     """Approve drafts for sending (policy may refuse some, with the reason)."""
@@ -439,19 +447,32 @@ def drafts_approve(
     state = _state(ctx)
     ids = list(draft_ids or [])
     if all_:
-        ids += [r["id"] for r in state.store.list_drafts(status="pending_review", kind=kind)]
+        ids += [r["id"] for r in state.store.list_drafts(status="pending_review", kind=kind.value if kind else None)]
     if not ids and all_:
         _console().print("no drafts pending review")  # nothing to do is not an error
         return
     if not ids:
         ctx.fail("give draft ids or --all")  # a usage error (exit 2), not about one parameter
-    done, refused = steps.approve(state.store, state.settings, ids, reviewer, datetime.now(UTC))
+    ids = list(dict.fromkeys(ids))
+    # Approving an approved draft again is what the reviewer wanted already: say so and succeed,
+    # so scripts and retries can repeat an approval safely.
+    already = [i for i in ids if _status(state, i) == "approved"]
+    todo = [i for i in ids if i not in already]
+    done, refused = steps.approve(state.store, state.settings, todo, reviewer, datetime.now(UTC)) if todo else ([], {})
     con = _console()
-    con.print(f"approved {len(done)}")
+    if todo:
+        con.print(f"approved {len(done)}")
+    for draft_id in already:
+        con.print(f"#{draft_id} already approved")
     for draft_id, why in refused.items():
         con.print(f"[yellow]not approved[/] #{draft_id}: {why}")
-    if refused and not done:
+    if refused and not done and not already:
         raise typer.Exit(1)
+
+
+def _status(state: State, draft_id: int) -> str | None:
+    row = state.store.get_draft(draft_id)
+    return row["status"] if row else None
 
 
 @drafts_app.command("reject")
@@ -465,6 +486,10 @@ def drafts_reject(
     from flows import steps
 
     state = _state(ctx)
+    if _status(state, draft_id) == "rejected":
+        # Idempotent like approve; the first reason stays in the audit log.
+        _console().print(f"#{draft_id} already rejected")
+        return
     steps.reject(state.store, draft_id, reviewer, reason, datetime.now(UTC))
     _console().print(f"rejected #{draft_id}")
 
@@ -474,32 +499,46 @@ def drafts_edit(
     ctx: typer.Context,
     draft_id: int,
     subject: Annotated[str | None, typer.Option(help="New subject.")] = None,
-    text_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--text-file", help="New plain-text body ('-' for stdin).",
-            exists=True, dir_okay=False, readable=True, allow_dash=True,
-        ),
-    ] = None,
+    text_file: Annotated[Path | None, typer.Option("--text-file", help="New plain-text body ('-' for stdin).")] = None,
     reviewer: Annotated[str, typer.Option("--as", help="Who edits (audit log).")] = "cli",
     gesture: Annotated[str | None, typer.Option("--gesture", help="Apology gesture, one of drafts.gestures.")] = None,
 ) -> None:
-    """Edit a draft's subject or text before approving it."""
+    """Edit a draft's subject, text or gesture before approving it."""
+    if subject is None and text_file is None and gesture is None:
+        # Otherwise the draft is "edited" into itself, with an audit entry saying it was.
+        ctx.fail("nothing to edit: give --subject, --text-file or --gesture")
+    new_text = _read_text_option(text_file, "--text-file") if text_file is not None else None
     state = _state(ctx)
     row = state.store.get_draft(draft_id)
     if row is None:
         raise OutreachError(f"draft {draft_id} does not exist")
-    body = row["text"]
-    if text_file is not None:
-        try:
-            body = sys.stdin.read() if str(text_file) == "-" else text_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:  # exists and readable were checked; a binary file was not
-            raise typer.BadParameter(f"cannot read {text_file} as UTF-8 text: {exc}", param_hint="--text-file") from None
+    body = row["text"] if new_text is None else new_text
     from flows import steps
 
     steps.edit(state.store, state.settings, draft_id, subject=subject or row["subject"], text_body=body,
                reviewer=reviewer, now=datetime.now(UTC), gesture=gesture or row.get("gesture"))
     _console().print(f"edited #{draft_id}")
+
+
+def _read_text_option(path: Path, option: str) -> str:
+    """A text file named on the command line ('-': stdin); any problem is a usage error on ``option``.
+
+    Checked here rather than with typer's ``exists=``/``allow_dash=``: typer 0.29 turns the
+    value into a Path before its dash test, so '-' would be refused as a missing file.
+    """
+    if str(path) == "-":
+        return sys.stdin.read()
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        problem = f"{path} does not exist"
+    except IsADirectoryError:
+        problem = f"{path} is a folder, not a file"
+    except OSError as exc:
+        problem = f"cannot read {path}: {exc.strerror or exc}"
+    except UnicodeDecodeError as exc:
+        problem = f"cannot read {path} as UTF-8 text ({exc.reason} at byte {exc.start})"
+    raise typer.BadParameter(problem, param_hint=option)
 
 
 @drafts_app.command("unknown")
