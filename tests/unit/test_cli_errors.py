@@ -57,42 +57,50 @@ def run_script(*args: str, env: dict[str, str] | None = None, stdin: str = "") -
     return Outcome(result.returncode, result.stdout, result.stderr)
 
 
-def assert_usage_error(outcome: Outcome, usage: str, message: str) -> None:
+def assert_usage_error(outcome: Outcome, usage: str, *fragments: str) -> None:
+    """Exit 2, click's usage line, and one ``Error:`` line holding every fragment (any case).
+
+    Fragments rather than whole lines: real click and typer's vendored copy word some
+    errors differently ("No such option: --foo" / "No such option '--foo'").
+    """
     assert outcome.code == 2, outcome
     assert "Traceback" not in outcome.err + outcome.out
     assert f"Usage: {usage}" in outcome.err, outcome.err
     error_lines = [line for line in outcome.err.splitlines() if line.startswith("Error: ")]
     assert len(error_lines) == 1, outcome.err
-    assert message in error_lines[0], outcome.err
+    for fragment in fragments:
+        assert fragment.lower() in error_lines[0].lower(), outcome.err
 
 
 USAGE_ERRORS = [
-    (["status", "--foo"], "outreach status", "No such option: --foo"),
-    (["nosuch"], "outreach ", "No such command 'nosuch'"),
-    (["send", "--dry-run", "--json"], "outreach send", "No such option: --json"),
-    (["drafts", "approve"], "outreach drafts approve", "give draft ids or --all"),
-    (["drafts", "show", "abc"], "outreach drafts show", "draft_id"),
-    (["drafts", "reject", "4"], "outreach drafts reject", "--reason"),
-    (["throttle", "simulate", "--days", "0"], "outreach throttle simulate", "--days"),
-    (["detect", "--as-of", "yesterday"], "outreach detect", "not an ISO 8601 time: 'yesterday'"),
-    (["agents", "add", "carol", "--role", "superuser"], "outreach agents add", "--role"),
+    (["status", "--foo"], "outreach status", ("No such option", "--foo")),
+    (["nosuch"], "outreach ", ("No such command 'nosuch'",)),
+    (["send", "--dry-run", "--json"], "outreach send", ("No such option", "--json")),
+    (["drafts", "approve"], "outreach drafts approve", ("give draft ids or --all",)),
+    (["drafts", "show", "abc"], "outreach drafts show", ("Invalid value for 'draft_id'", "integer")),
+    (["drafts", "reject", "4"], "outreach drafts reject", ("Missing option '--reason'",)),
+    (["throttle", "simulate", "--days", "0"], "outreach throttle simulate", ("Invalid value for '--days'",)),
+    (["detect", "--as-of", "yesterday"], "outreach detect", ("--as-of: not an ISO 8601 time: 'yesterday'",)),
+    (["agents", "add", "carol", "--role", "superuser"], "outreach agents add", ("--role: must be one of agent, admin",)),
 ]
 
 
-@pytest.mark.parametrize(("args", "usage", "message"), USAGE_ERRORS, ids=[" ".join(a) for a, _, _ in USAGE_ERRORS])
+@pytest.mark.parametrize(("args", "usage", "fragments"), USAGE_ERRORS, ids=[" ".join(a) for a, _, _ in USAGE_ERRORS])
 def test_usage_error_is_usage_and_one_error_line_exit_2(
-    workdir: Path, capsys: pytest.CaptureFixture[str], args: list[str], usage: str, message: str
+    workdir: Path, capsys: pytest.CaptureFixture[str], args: list[str], usage: str, fragments: tuple[str, ...]
 ) -> None:
-    assert_usage_error(run_main(capsys, *args), usage, message)
+    assert_usage_error(run_main(capsys, *args), usage, *fragments)
 
 
 @pytest.mark.parametrize(
-    ("args", "usage", "message"),
+    ("args", "usage", "fragments"),
     [USAGE_ERRORS[0], USAGE_ERRORS[1], USAGE_ERRORS[3], USAGE_ERRORS[7]],
     ids=["unknown option", "unknown command", "raised in a command", "BadParameter from a helper"],
 )
-def test_usage_error_through_the_console_script(workdir: Path, args: list[str], usage: str, message: str) -> None:
-    assert_usage_error(run_script(*args), usage, message)
+def test_usage_error_through_the_console_script(
+    workdir: Path, args: list[str], usage: str, fragments: tuple[str, ...]
+) -> None:
+    assert_usage_error(run_script(*args), usage, *fragments)
 
 
 def test_watch_without_imap_host_names_the_setting(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
