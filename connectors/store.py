@@ -843,7 +843,7 @@ class Store:
                 raise DraftStateError(f"draft {draft_id} does not exist")
             allowed = set(expect) if expect is not None else set(DRAFT_TRANSITIONS)
             if row.status not in allowed or to not in DRAFT_TRANSITIONS.get(row.status, frozenset()):
-                raise DraftStateError(f"draft {draft_id} is {row.status}; cannot {action} it")
+                raise DraftStateError(f"draft {draft_id} is {row.status}; it cannot be {action.replace('_', ' ')}")
             changed = conn.execute(
                 update(drafts)
                 .where(drafts.c.id == draft_id, drafts.c.status == row.status)

@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 import typer
 
 from outreach.errors import ConfigError, OutreachError
+from outreach.models import DRAFT_STATUSES, DraftKind
 
 if TYPE_CHECKING:
     from connectors.store import Store
@@ -89,6 +91,12 @@ def _console() -> Any:
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
 
+
+# Choices, so --help lists the values and a typo ('pending' for 'pending_review') is a usage
+# error instead of a filter that silently matches nothing. Built from outreach.models, so a
+# new status or kind needs no change here.
+DraftStatusChoice = StrEnum("DraftStatusChoice", [(s, s) for s in DRAFT_STATUSES])
+DraftKindChoice = StrEnum("DraftKindChoice", [(k, k) for k in get_args(DraftKind)])
 
 AsOf = Annotated[str | None, typer.Option("--as-of", help="ISO 8601 time to use as 'now' (reproducible runs).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -316,8 +324,13 @@ def report(
 
     state = _state(ctx)
     out_dir = out or Path(state.settings.report.out_dir)
-    with _progress("Report", state, total=REPORT_STEPS + 2, unit="step") as advance:
-        result = steps.report(state.store, state.settings, out_dir, _now(as_of), progress=advance)
+    now = _now(as_of)
+    _report_folder(out_dir, from_option=out is not None)  # before minutes of work, not after
+    try:
+        with _progress("Report", state, total=REPORT_STEPS + 2, unit="step") as advance:
+            result = steps.report(state.store, state.settings, out_dir, now, progress=advance)
+    except OSError as exc:  # the folder was checked; a full disk or a file in the way is left
+        raise OutreachError(f"cannot write the report to {out_dir}: {exc.strerror or exc}") from None
     if as_json:
         _print_json(result.figures)
         return
@@ -339,6 +352,26 @@ def demo(ctx: typer.Context) -> None:
     _print_summary(summary)
 
 
+def _report_folder(out_dir: Path, *, from_option: bool) -> None:
+    """Create the report folder, or say why it cannot be one (``--out`` or ``report.out_dir``)."""
+    import os
+
+    if out_dir.exists() and not out_dir.is_dir():
+        problem = f"{out_dir} is a file, not a folder"
+    else:
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            problem = f"cannot create folder {out_dir}: {exc.strerror or exc}"
+        else:
+            if os.access(out_dir, os.W_OK):
+                return
+            problem = f"folder {out_dir} is not writable"
+    if from_option:
+        raise typer.BadParameter(problem, param_hint="--out")
+    raise ConfigError("report.out_dir", problem)
+
+
 def _print_summary(summary: dict[str, Any]) -> None:
     from rich.table import Table
 
@@ -357,13 +390,13 @@ def _print_summary(summary: dict[str, Any]) -> None:
 @drafts_app.command("list")
 def drafts_list(
     ctx: typer.Context,
-    status: Annotated[str | None, typer.Option("--status", help="Only this status.")] = None,
-    kind: Annotated[str | None, typer.Option("--kind", help="Only this kind.")] = None,
+    status: Annotated[DraftStatusChoice | None, typer.Option("--status", help="Only this status.")] = None,
+    kind: Annotated[DraftKindChoice | None, typer.Option("--kind", help="Only this kind.")] = None,
     as_json: AsJson = False,
 ) -> None:
     """List drafts, highest priority first."""
     state = _state(ctx)
-    rows = state.store.list_drafts(status=status, kind=kind)
+    rows = state.store.list_drafts(status=status.value if status else None, kind=kind.value if kind else None)
     if as_json:
         _print_json(
             [
@@ -405,7 +438,7 @@ def drafts_approve(
     ctx: typer.Context,
     draft_ids: Annotated[list[int] | None, typer.Argument(help="Draft ids.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every draft pending review.")] = False,
-    kind: Annotated[str | None, typer.Option("--kind", help="With --all: only this kind.")] = None,
+    kind: Annotated[DraftKindChoice | None, typer.Option("--kind", help="With --all: only this kind.")] = None,
     reviewer: Annotated[str, typer.Option("--as", help="Who approves (audit log).")] = "cli",
 ) -> None:
     """Approve drafts for sending (policy may refuse some, with the reason)."""
@@ -414,16 +447,32 @@ def drafts_approve(
     state = _state(ctx)
     ids = list(draft_ids or [])
     if all_:
-        ids += [r["id"] for r in state.store.list_drafts(status="pending_review", kind=kind)]
+        ids += [r["id"] for r in state.store.list_drafts(status="pending_review", kind=kind.value if kind else None)]
+    if not ids and all_:
+        _console().print("no drafts pending review")  # nothing to do is not an error
+        return
     if not ids:
-        raise typer.BadParameter("give draft ids or --all")
-    done, refused = steps.approve(state.store, state.settings, ids, reviewer, datetime.now(UTC))
+        ctx.fail("give draft ids or --all")  # a usage error (exit 2), not about one parameter
+    ids = list(dict.fromkeys(ids))
+    # Approving an approved draft again is what the reviewer wanted already: say so and succeed,
+    # so scripts and retries can repeat an approval safely.
+    already = [i for i in ids if _status(state, i) == "approved"]
+    todo = [i for i in ids if i not in already]
+    done, refused = steps.approve(state.store, state.settings, todo, reviewer, datetime.now(UTC)) if todo else ([], {})
     con = _console()
-    con.print(f"approved {len(done)}")
+    if todo:
+        con.print(f"approved {len(done)}")
+    for draft_id in already:
+        con.print(f"#{draft_id} already approved")
     for draft_id, why in refused.items():
         con.print(f"[yellow]not approved[/] #{draft_id}: {why}")
-    if refused and not done:
+    if refused and not done and not already:
         raise typer.Exit(1)
+
+
+def _status(state: State, draft_id: int) -> str | None:
+    row = state.store.get_draft(draft_id)
+    return row["status"] if row else None
 
 
 @drafts_app.command("reject")
@@ -437,6 +486,10 @@ def drafts_reject(
     from flows import steps
 
     state = _state(ctx)
+    if _status(state, draft_id) == "rejected":
+        # Idempotent like approve; the first reason stays in the audit log.
+        _console().print(f"#{draft_id} already rejected")
+        return
     steps.reject(state.store, draft_id, reviewer, reason, datetime.now(UTC))
     _console().print(f"rejected #{draft_id}")
 
@@ -450,19 +503,47 @@ def drafts_edit(
     reviewer: Annotated[str, typer.Option("--as", help="Who edits (audit log).")] = "cli",
     gesture: Annotated[str | None, typer.Option("--gesture", help="Apology gesture, one of drafts.gestures.")] = None,
 ) -> None:
-    """Edit a draft's subject or text before approving it."""
+    """Edit a draft's subject, text or gesture before approving it."""
+    if subject is None and text_file is None and gesture is None:
+        # Otherwise the draft is "edited" into itself, with an audit entry saying it was.
+        ctx.fail("nothing to edit: give --subject, --text-file or --gesture")
+    new_text = _read_text_option(text_file, "--text-file") if text_file is not None else None
     state = _state(ctx)
     row = state.store.get_draft(draft_id)
     if row is None:
         raise OutreachError(f"draft {draft_id} does not exist")
-    body = row["text"]
-    if text_file is not None:
-        body = sys.stdin.read() if str(text_file) == "-" else text_file.read_text(encoding="utf-8")
+    body = row["text"] if new_text is None else new_text
     from flows import steps
 
-    steps.edit(state.store, state.settings, draft_id, subject=subject or row["subject"], text_body=body,
-               reviewer=reviewer, now=datetime.now(UTC), gesture=gesture or row.get("gesture"))
-    _console().print(f"edited #{draft_id}")
+    reopened = steps.edit(
+        state.store, state.settings, draft_id, subject=subject or row["subject"], text_body=body,
+        reviewer=reviewer, now=datetime.now(UTC), gesture=gesture or row.get("gesture"),
+    )
+    if reopened:
+        _console().print(f"edited #{draft_id}; it was approved, so it is back in review: approve it again to send it")
+    else:
+        _console().print(f"edited #{draft_id}")
+
+
+def _read_text_option(path: Path, option: str) -> str:
+    """A text file named on the command line ('-': stdin); any problem is a usage error on ``option``.
+
+    Checked here rather than with typer's ``exists=``/``allow_dash=``: typer 0.29 turns the
+    value into a Path before its dash test, so '-' would be refused as a missing file.
+    """
+    if str(path) == "-":
+        return sys.stdin.read()
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        problem = f"{path} does not exist"
+    except IsADirectoryError:
+        problem = f"{path} is a folder, not a file"
+    except OSError as exc:
+        problem = f"cannot read {path}: {exc.strerror or exc}"
+    except UnicodeDecodeError as exc:
+        problem = f"cannot read {path} as UTF-8 text ({exc.reason} at byte {exc.start})"
+    raise typer.BadParameter(problem, param_hint=option)
 
 
 @drafts_app.command("unknown")
@@ -523,14 +604,46 @@ for _group in (cli_review, cli_throttle, cli_surveys, cli_ops):
 # -- entry point -------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Console-script entry: errors become one line and an exit code, never a traceback."""
-    import click
+def _click_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """``(ClickException, Exit, Abort)`` classes of the click that typer runs on, and of real click.
 
+    typer before 0.29 runs on click itself; 0.29 and later vendor their own copy
+    (``typer._click``) whose exceptions are *not* subclasses of click's, so catching
+    ``click.ClickException`` lets every usage error escape as a traceback. typer
+    re-exports ``BadParameter``, ``Exit`` and ``Abort`` from whichever click it uses,
+    so their modules are the ones to catch from; real click's classes are added
+    when it is installed, in case a dependency raises them.
+    """
+    import importlib
+
+    typer_click = importlib.import_module(typer.BadParameter.__module__)
+    errors: list[type[BaseException]] = [typer_click.ClickException]
+    exits: list[type[BaseException]] = [typer.Exit]
+    aborts: list[type[BaseException]] = [typer.Abort]
+    try:
+        import click
+    except ImportError:  # typer 0.29+ no longer needs click installed
+        pass
+    else:
+        errors.append(click.ClickException)
+        exits.append(click.exceptions.Exit)
+        aborts.append(click.exceptions.Abort)
+    return tuple(dict.fromkeys(errors)), tuple(dict.fromkeys(exits)), tuple(dict.fromkeys(aborts))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry: errors become one line and an exit code, never a traceback.
+
+    Usage errors print click's usage line and ``Error: …`` and return 2; config
+    errors return 2; other deliberate errors return 1.
+    """
+    click_errors, exits, aborts = _click_errors()
     command = typer.main.get_command(app)
     try:
         # Without standalone mode click *returns* the code of a ``typer.Exit`` (1 from
         # ``templates check``, ``check``…) instead of raising it; commands return None.
+        # Standalone mode would instead print usage errors in typer's rich boxes and
+        # call sys.exit itself, so errors are shown here.
         code = command.main(args=argv, prog_name="outreach", standalone_mode=False)
     except ConfigError as exc:
         sys.stderr.write(f"outreach: config error: {exc}\n")
@@ -538,14 +651,14 @@ def main(argv: list[str] | None = None) -> int:
     except OutreachError as exc:
         sys.stderr.write(f"outreach: {exc}\n")
         return 1
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code or 0)
-    except click.exceptions.Abort:
+    except exits as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except aborts:
         sys.stderr.write("outreach: aborted\n")
         return 130
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
+    except click_errors as exc:
+        exc.show()  # type: ignore[attr-defined]  # every ClickException has show() and exit_code
+        return int(exc.exit_code)  # type: ignore[attr-defined]
     return code if isinstance(code, int) else 0
 
 

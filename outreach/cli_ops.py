@@ -104,7 +104,10 @@ def watch(
     settings = state.settings
     imap = settings.imap
     if not imap.host:
-        raise typer.BadParameter("set imap.host in the config to watch an inbox", param_hint="--config")
+        from outreach.errors import ConfigError
+
+        # A config problem, not a usage one: no option of ``watch`` can supply the host.
+        raise ConfigError("imap.host", "is empty; set it (or OUTREACH_IMAP__HOST) to watch an inbox")
     password, token = imap_credentials(imap)
     if not folder:
         # The folders a sync would read: missing ones skipped, \Sent found by special use.

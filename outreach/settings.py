@@ -8,17 +8,23 @@ environment or from Prefect Secret blocks, never from the file.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import json
 import os
 import re
 import tomllib
+import types
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Union, get_args, get_origin
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsError as EnvSettingsError
 
 from outreach.errors import ConfigError
 
@@ -69,9 +75,25 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
+STORE_SCHEMES: tuple[str, ...] = ("sqlite", "postgresql", "postgresql+psycopg")
+
+
 class StoreSettings(Section):
     url: str = Field("sqlite:///data/outreach.db", description="SQLAlchemy URL of the store.")
     echo: bool = Field(False, description="Log every SQL statement (debugging only).")
+
+    @field_validator("url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        # Checked here so another database is a config error, not a driver ImportError on first use:
+        # the schema, migrations and locking are written for SQLite and PostgreSQL (psycopg 3) only.
+        scheme = value.strip().partition(":")[0].lower()
+        if scheme not in STORE_SCHEMES:
+            raise ValueError(
+                f"unsupported database {scheme or value!r}; use sqlite:///PATH or postgresql://USER@HOST/DB "
+                f"(schemes: {', '.join(s + '://' for s in STORE_SCHEMES)})"
+            )
+        return value
 
 
 class TeamSettings(Section):
@@ -599,6 +621,12 @@ def load_settings(path: str | Path | None = None) -> Settings:
             data = tomllib.loads(chosen.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(str(chosen), "config file not found") from None
+        except IsADirectoryError:
+            raise ConfigError(str(chosen), "is a folder, not a config file") from None
+        except OSError as exc:
+            raise ConfigError(str(chosen), f"cannot read the config file: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(str(chosen), f"config file is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(str(chosen), f"invalid TOML: {exc}") from None
         for section, key in sorted(SECRET_KEYS):
@@ -615,10 +643,107 @@ def load_settings(path: str | Path | None = None) -> Settings:
                 "a database password is not read from the config file; set the whole URL in "
                 "OUTREACH_STORE__URL instead (or use a password file such as ~/.pgpass)",
             )
+    check_environment(os.environ)
     try:
         return Settings(**data)
     except ValidationError as exc:
         raise _config_error(exc) from None
+    except EnvSettingsError as exc:
+        # check_environment catches the known causes with the variable's name; this is
+        # the backstop for anything pydantic-settings refuses that it does not foresee.
+        raise ConfigError("environment", f"{exc}: {exc.__cause__}" if exc.__cause__ else str(exc)) from None
+
+
+ENV_PREFIX = "OUTREACH_"
+ENV_DELIMITER = "__"
+# OUTREACH_* variables that are not settings: the config file's path, the checkout a
+# Prefect worker runs from (prefect.yaml), and the benchmarks' sizes.
+NOT_SETTINGS: tuple[str, ...] = ("OUTREACH_CONFIG", "OUTREACH_HOME")
+NOT_SETTINGS_PREFIXES: tuple[str, ...] = ("OUTREACH_BENCH_",)
+
+
+def check_environment(environ: Mapping[str, str]) -> None:
+    """Refuse ``OUTREACH_*`` variables that pydantic-settings would ignore or fail on without naming them.
+
+    pydantic-settings silently drops ``OUTREACH_<SECTION>__<KEY>`` when the section is
+    misspelled, and answers a value that is not JSON for a list, table or section
+    with a ``SettingsError`` naming only the section. Variables without the ``__``
+    delimiter are left alone unless they name a section: other tools may share the
+    prefix.
+
+    Raises:
+        ConfigError: naming the setting and the variable.
+    """
+    for name in sorted(environ):
+        upper = name.upper()  # pydantic-settings reads these names case-insensitively
+        if not upper.startswith(ENV_PREFIX) or upper in NOT_SETTINGS or upper.startswith(NOT_SETTINGS_PREFIXES):
+            continue
+        parts = upper[len(ENV_PREFIX):].lower().split(ENV_DELIMITER)
+        if len(parts) == 1 and parts[0] not in Settings.model_fields:
+            continue
+        model: type[BaseModel] = Settings
+        for depth, part in enumerate(parts):
+            field = model.model_fields.get(part)
+            key = ".".join(parts[: depth + 1])
+            if field is None:
+                if depth == 0:
+                    raise ConfigError(name, f"unknown settings section {part!r}{_did_you_mean(part, Settings)}")
+                raise ConfigError(key, f"unknown setting (from {name}){_did_you_mean(part, model)}")
+            inner = _model_of(field.annotation)
+            if depth == len(parts) - 1:
+                if inner is not None or _is_collection(field.annotation):
+                    _check_json(name, key, environ[name], field)
+            elif inner is not None:
+                model = inner
+            else:
+                break  # below a list or table: pydantic-settings and pydantic judge the rest
+
+
+def _did_you_mean(word: str, model: type[BaseModel]) -> str:
+    close = difflib.get_close_matches(word, list(model.model_fields), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _members(annotation: Any) -> tuple[Any, ...]:
+    """The types of ``X | None`` / ``Union[...]``, else the annotation alone."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        return tuple(a for a in get_args(annotation) if a is not type(None))
+    return (annotation,)
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    for member in _members(annotation):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            return member
+    return None
+
+
+def _is_collection(annotation: Any) -> bool:
+    return any(get_origin(m) in (list, dict, set, tuple, frozenset) for m in _members(annotation))
+
+
+def _check_json(name: str, key: str, value: str, field: FieldInfo) -> None:
+    """Lists, tables and sections come from the environment as JSON (as pydantic-settings reads them)."""
+    try:
+        json.loads(value)
+    except ValueError as exc:
+        raise ConfigError(
+            key, f"{name} must be JSON, e.g. {_json_example(value, field)} ({exc.msg} in {value!r})"
+        ) from None
+
+
+def _json_example(value: str, field: FieldInfo) -> str:
+    """An example in the variable's own words where that is possible: ``a,b`` becomes ``["a", "b"]``."""
+    if any(get_origin(m) in (list, set, tuple, frozenset) for m in _members(field.annotation)):
+        items = [item.strip().strip("[]\"'").strip() for item in value.split(",")]
+        if all(items) and not any(c in value for c in "{}:"):
+            return "'" + json.dumps(items, ensure_ascii=False) + "'"
+    default = field.get_default(call_default_factory=True)
+    try:
+        example = TypeAdapter(field.annotation).dump_json(default).decode()
+    except (ValueError, TypeError):  # a default pydantic cannot serialise: no example then
+        return "a JSON value"
+    return "'" + example + "'"
 
 
 def _config_error(exc: ValidationError) -> ConfigError:
@@ -630,6 +755,18 @@ def _config_error(exc: ValidationError) -> ConfigError:
         problem = "required setting is missing"
     else:
         problem = first["msg"]
-        if "input" in first and not isinstance(first["input"], dict | list):
+        if first["type"] == "value_error":
+            # Our validators' own words; pydantic's "Value error, " prefix adds nothing.
+            problem = problem.removeprefix("Value error, ")
+        if (
+            "input" in first
+            and not isinstance(first["input"], dict | list)
+            and key not in _UNECHOED
+            and repr(first["input"]) not in problem  # already quoted by the validator
+        ):
             problem += f" (got {first['input']!r})"
     return ConfigError(key, problem)
+
+
+# Values not repeated in error messages: a database URL may carry its password.
+_UNECHOED = frozenset({"store.url"})
