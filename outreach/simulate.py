@@ -30,8 +30,8 @@ from outreach.settings import Settings
 if TYPE_CHECKING:
     import pandas as pd
 
-# The one datetime dtype of the replay's frames (see _utc_column).
-_UTC_NS = "datetime64[ns, UTC]"
+# The one datetime dtype of the replay's frames (see _utc): the store's and Python's resolution.
+_UTC_US = "datetime64[us, UTC]"
 
 
 @dataclass(slots=True)
@@ -104,15 +104,15 @@ def simulate(
     queue = approved.copy()
     if "reviewed_at" not in queue:
         queue["reviewed_at"] = pd.NaT
-    approved_at = pd.to_datetime(queue["reviewed_at"], utc=True).fillna(pd.to_datetime(queue["created_at"], utc=True))
+    approved_at = _utc(queue["reviewed_at"]).fillna(_utc(queue["created_at"]))
     queue = queue.assign(_approved_at=approved_at)
     sends = _sends_frame(recent_sends)
     history = pd.DataFrame({"customer": pd.Series(dtype=object), "kind": pd.Series(dtype=object),
-                            "sent_at": pd.Series(dtype=_UTC_NS)})
+                            "sent_at": pd.Series(dtype=_UTC_US)})
     if not contact_history.empty:
         history = pd.DataFrame({"customer": contact_history["customer"].to_numpy(dtype=object),
                                 "kind": contact_history["kind"].to_numpy(dtype=object),
-                                "sent_at": _utc_column(contact_history["sent_at"])})
+                                "sent_at": _utc(contact_history["sent_at"]).array})
     backlog = backlog_threads * cap.backlog_minutes_per_thread
     per_thread = cap.backlog_minutes_per_thread
 
@@ -145,10 +145,10 @@ def simulate(
             queue = queue[~queue["id"].isin(p.send)]
             fresh = pd.DataFrame({"customer": went["customer"].to_numpy(dtype=object),
                                   "kind": went["kind"].to_numpy(dtype=object),
-                                  "sent_at": _utc_column(pd.Series(pd.Timestamp(t), index=range(len(went))))})
+                                  "sent_at": _utc(pd.Series(pd.Timestamp(t), index=went.index)).array})
             # A typed NaT: a bare one is tz-naive, and pandas 3 concatenates it with the
             # aware column into an object column instead of dropping it as all-NA.
-            sends = pd.concat([sends, fresh.assign(claimed_at=_utc_column(pd.Series(pd.NaT, index=fresh.index)))],
+            sends = pd.concat([sends, fresh.assign(claimed_at=_utc(pd.Series(pd.NaT, index=fresh.index)))],
                               ignore_index=True)
             history = pd.concat([history, fresh], ignore_index=True)
             current.sends += len(went)
@@ -166,17 +166,19 @@ def simulate(
     return out
 
 
-def _utc_column(stamps: pd.Series) -> pd.Series:
-    """``stamps`` as ``datetime64[ns, UTC]`` on a fresh 0..n-1 index (frames here are built from columns).
+def _utc(stamps: pd.Series) -> pd.Series:
+    """``stamps`` as ``datetime64[us, UTC]``, same index.
 
-    One dtype for every frame the replay concatenates: the store's (``us``, or
-    ``s`` when empty, on pandas 3), the simulated sends' and the empty
-    defaults', so concatenation never falls back to object columns. The values
-    go over as ``.array``: ``.to_numpy()`` would drop the time zone.
+    One dtype for every frame the replay concatenates or fills from another:
+    the store's (``us``, or ``s`` for a column with no value, on pandas 3),
+    the simulated sends' and the empty defaults'. Otherwise concatenation
+    falls back to object columns, and filling ``s`` from ``us`` warns that
+    pandas will refuse it. Frames take the values as ``.array``:
+    ``.to_numpy()`` would drop the time zone.
     """
     import pandas as pd
 
-    return pd.Series(pd.to_datetime(stamps, utc=True).dt.as_unit("ns").array)
+    return pd.to_datetime(stamps, utc=True).dt.as_unit("us")
 
 
 def _sends_frame(recent: pd.DataFrame) -> pd.DataFrame:
@@ -185,16 +187,16 @@ def _sends_frame(recent: pd.DataFrame) -> pd.DataFrame:
 
     frame = pd.DataFrame({
         "customer": pd.Series(dtype=object), "kind": pd.Series(dtype=object),
-        "sent_at": pd.Series(dtype=_UTC_NS), "claimed_at": pd.Series(dtype=_UTC_NS),
+        "sent_at": pd.Series(dtype=_UTC_US), "claimed_at": pd.Series(dtype=_UTC_US),
     })
     if recent.empty:
         return frame
-    stamps = _utc_column(recent["sent_at"])
+    stamps = _utc(recent["sent_at"])
     if "claimed_at" in recent:
-        stamps = stamps.fillna(_utc_column(recent["claimed_at"]))
+        stamps = stamps.fillna(_utc(recent["claimed_at"]))
     return pd.DataFrame({"customer": recent["customer"].to_numpy(dtype=object),
                          "kind": recent["kind"].to_numpy(dtype=object),
-                         "sent_at": stamps, "claimed_at": _utc_column(pd.Series(pd.NaT, index=stamps.index))})
+                         "sent_at": stamps.array, "claimed_at": _utc(pd.Series(pd.NaT, index=stamps.index)).array})
 
 
 __all__ = ["SimDay", "simulate"]

@@ -151,3 +151,4 @@ def test_sends_made_in_the_replay_keep_aware_timestamps_across_days() -> None:
         rates=throttle.reply_rates(pd.DataFrame(), roomy(10)), settings=roomy(10),
     )
     assert [d.sends for d in days] == [9, 10, 10]
+
