@@ -236,10 +236,18 @@ def _reengaged(sent: pd.DataFrame, human_in: pd.DataFrame, now: pd.Timestamp) ->
 
     if human_in.empty:
         return pd.Series(False, index=sent.index)
-    inbound = human_in[["from_address", "date"]].rename(columns={"from_address": "customer", "date": "in_at"})
-    inbound = inbound.assign(customer=inbound["customer"].str.lower()).sort_values("in_at")
-    left = sent[["customer", "sent_at"]].assign(customer=sent["customer"].str.lower(), _row=sent.index)
-    left = left.sort_values("sent_at")
+    # merge_asof wants identical key dtypes on both sides, and pandas 3 tells apart
+    # datetime resolutions ('s' for an empty store frame, 'us' read from the database,
+    # 'ns' built in memory) and ``str`` from ``object``: both sides get one of each.
+    inbound = pd.DataFrame({
+        "customer": _address_key(human_in["from_address"]),
+        "in_at": _utc_us(human_in["date"]),
+    }).sort_values("in_at")
+    left = pd.DataFrame({
+        "customer": _address_key(sent["customer"]),
+        "sent_at": _utc_us(sent["sent_at"]),
+        "_row": sent.index,
+    }).sort_values("sent_at")
     # The first customer message after each send, per customer.
     merged = pd.merge_asof(
         left, inbound, left_on="sent_at", right_on="in_at", by="customer", direction="forward",
@@ -247,6 +255,18 @@ def _reengaged(sent: pd.DataFrame, human_in: pd.DataFrame, now: pd.Timestamp) ->
     )
     back = merged["in_at"].notna() & (merged["in_at"] - merged["sent_at"] <= timedelta(days=REENGAGE_DAYS))
     return pd.Series(back.to_numpy(), index=merged["_row"].to_numpy()).reindex(sent.index, fill_value=False)
+
+
+def _utc_us(dates: pd.Series) -> pd.Series:
+    """``dates`` as ``datetime64[us, UTC]`` (Python's own resolution: no date can overflow it)."""
+    import pandas as pd
+
+    return pd.to_datetime(dates, utc=True).dt.as_unit("us")
+
+
+def _address_key(addresses: pd.Series) -> pd.Series:
+    """Lower-cased addresses as an object column (missing ones stay missing)."""
+    return addresses.astype(object).str.lower()
 
 
 def _survey_figures(frames: dict[str, pd.DataFrame], surveys: pd.DataFrame, weeks: list[Any]) -> dict[str, Any]:

@@ -201,6 +201,33 @@ def _utc(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series, utc=True)
 
 
+def _lookup(keys: pd.Series | pd.Index, table: pd.Series) -> pd.Series:
+    """``table``'s value for each key (missing: NaN/NaT), in ``table``'s dtype, indexed like ``keys``.
+
+    Not ``keys.map(table)``: pandas turns an empty ``table`` into float64 first,
+    which pandas 3 refuses for datetimes ("Cannot cast DatetimeArray to dtype
+    float64"), so every run with no recent thread crashed. ``.array`` (not
+    ``.to_numpy()``) keeps a time zone. ``table``'s index must be unique.
+    """
+    index = keys if isinstance(keys, pd.Index) else keys.index
+    return pd.Series(table.reindex(pd.Index(keys)).array, index=index, name=table.name)
+
+
+def _messages(messages: pd.DataFrame) -> pd.DataFrame:
+    """The messages frame with the dtypes the signals rely on, whatever the store returned.
+
+    An empty store yields object columns (and no time zone) for everything;
+    ids as int64 and dates as UTC make every later groupby, reindex and
+    comparison see the same dtypes with no mail as with plenty.
+    """
+    msgs = messages.reset_index(drop=True)
+    return msgs.assign(
+        id=msgs["id"].astype(np.int64),
+        thread_id=msgs["thread_id"].astype(np.int64),
+        date=_utc(msgs["date"]),
+    )
+
+
 def _tones(texts: pd.Series, cached: pd.Series | None) -> tuple[pd.Series, pd.Series]:
     """Tone score and phrase per text; cached scores are reused (phrase then "")."""
     scores = pd.Series(np.nan, index=texts.index, dtype=float)
@@ -237,8 +264,7 @@ def compute_signals(inp: DetectionInput, settings: Settings, now: datetime) -> p
     cal = BusinessCalendar.from_team(settings.team)
     horizon = now_ts - pd.Timedelta(days=det.lookback_days + det.repeat_window_days)
 
-    msgs = inp.messages.reset_index(drop=True)
-    msgs = msgs.assign(date=_utc(msgs["date"]))
+    msgs = _messages(inp.messages)
     msgs = msgs[msgs["date"] <= now_ts]
     recent_threads = msgs.loc[msgs["date"] >= horizon, "thread_id"].unique()
     msgs = msgs[msgs["thread_id"].isin(recent_threads)]
@@ -304,7 +330,7 @@ def compute_signals(inp: DetectionInput, settings: Settings, now: datetime) -> p
 
     # -- owed answers -----------------------------------------------------
     sig["unanswered"] = (sig["last_from"] == "in") & ~sig["closing"]
-    last_out_map = cust["thread_id"].map(sig["last_out_at"])
+    last_out_map = _lookup(cust["thread_id"], sig["last_out_at"])
     after = last_out_map.isna() | (cust["date"] > last_out_map)
     sig["unanswered_since"] = cust.loc[after].groupby("thread_id")["date"].min().reindex(ids)
     sig.loc[~sig["unanswered"], "unanswered_since"] = pd.NaT
@@ -545,11 +571,11 @@ def _repeat_signals(sig: pd.DataFrame, cust: pd.DataFrame, settings: Settings, n
             keys.append(pd.DataFrame({"thread_id": base.index[hit.to_numpy()], "key": topic}))
     long = pd.concat(keys, ignore_index=True)
     long = long[long["key"] != "subject: "]
-    long["customer"] = long["thread_id"].map(base["customer"].str.lower())
-    long["first"] = long["thread_id"].map(base["first_in_at"])
+    long["customer"] = _lookup(long["thread_id"], base["customer"].str.lower())
+    long["first"] = _lookup(long["thread_id"], base["first_in_at"])
     # Only customers with enough threads can repeat: keeps the self-join small.
     per_customer = long.groupby("customer")["thread_id"].nunique()
-    long = long[long["customer"].map(per_customer) >= det.repeat_min_contacts]
+    long = long[_lookup(long["customer"], per_customer) >= det.repeat_min_contacts]
     if long.empty:
         return
     pairs = long.merge(long, on=["customer", "key"], suffixes=("", "_b"))
@@ -563,7 +589,7 @@ def _repeat_signals(sig: pd.DataFrame, cust: pd.DataFrame, settings: Settings, n
     best = counts.drop_duplicates("thread_id").set_index("thread_id")
     sig.loc[best.index, "repeat_count"] = best["n"].astype(int)
     sig.loc[best.index, "repeat_topic"] = best["key"]
-    sig.loc[best.index, "repeat_days"] = (best.index.map(base["first_in_at"]) - best["since"]) / _DAY
+    sig.loc[best.index, "repeat_days"] = (_lookup(best.index, base["first_in_at"]) - best["since"]) / _DAY
     recent = sig.loc[best.index, "first_in_at"] >= now_ts - window
     sig.loc[best.index, "repeat"] = (best["n"] >= det.repeat_min_contacts) & ~best["has_later"] & recent
 

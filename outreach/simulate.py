@@ -30,6 +30,9 @@ from outreach.settings import Settings
 if TYPE_CHECKING:
     import pandas as pd
 
+# The one datetime dtype of the replay's frames (see _utc): the store's and Python's resolution.
+_UTC_US = "datetime64[us, UTC]"
+
 
 @dataclass(slots=True)
 class SimDay:
@@ -101,13 +104,15 @@ def simulate(
     queue = approved.copy()
     if "reviewed_at" not in queue:
         queue["reviewed_at"] = pd.NaT
-    approved_at = pd.to_datetime(queue["reviewed_at"], utc=True).fillna(pd.to_datetime(queue["created_at"], utc=True))
+    approved_at = _utc(queue["reviewed_at"]).fillna(_utc(queue["created_at"]))
     queue = queue.assign(_approved_at=approved_at)
     sends = _sends_frame(recent_sends)
-    history = contact_history[["customer", "kind", "sent_at"]].copy() if not contact_history.empty else (
-        pd.DataFrame({"customer": pd.Series(dtype=object), "kind": pd.Series(dtype=object),
-                      "sent_at": pd.Series(dtype="datetime64[ns, UTC]")})
-    )
+    history = pd.DataFrame({"customer": pd.Series(dtype=object), "kind": pd.Series(dtype=object),
+                            "sent_at": pd.Series(dtype=_UTC_US)})
+    if not contact_history.empty:
+        history = pd.DataFrame({"customer": contact_history["customer"].to_numpy(dtype=object),
+                                "kind": contact_history["kind"].to_numpy(dtype=object),
+                                "sent_at": _utc(contact_history["sent_at"]).array})
     backlog = backlog_threads * cap.backlog_minutes_per_thread
     per_thread = cap.backlog_minutes_per_thread
 
@@ -138,10 +143,13 @@ def simulate(
         if p.send:
             went = queue[queue["id"].isin(p.send)]
             queue = queue[~queue["id"].isin(p.send)]
-            stamp = pd.Timestamp(t)
-            fresh = pd.DataFrame({"customer": went["customer"].to_numpy(), "kind": went["kind"].to_numpy(),
-                                  "sent_at": stamp})
-            sends = pd.concat([sends, fresh.assign(claimed_at=pd.NaT)], ignore_index=True)
+            fresh = pd.DataFrame({"customer": went["customer"].to_numpy(dtype=object),
+                                  "kind": went["kind"].to_numpy(dtype=object),
+                                  "sent_at": _utc(pd.Series(pd.Timestamp(t), index=went.index)).array})
+            # A typed NaT: a bare one is tz-naive, and pandas 3 concatenates it with the
+            # aware column into an object column instead of dropping it as all-NA.
+            sends = pd.concat([sends, fresh.assign(claimed_at=_utc(pd.Series(pd.NaT, index=fresh.index)))],
+                              ignore_index=True)
             history = pd.concat([history, fresh], ignore_index=True)
             current.sends += len(went)
             for kind, n in went["kind"].value_counts().items():
@@ -158,21 +166,37 @@ def simulate(
     return out
 
 
+def _utc(stamps: pd.Series) -> pd.Series:
+    """``stamps`` as ``datetime64[us, UTC]``, same index.
+
+    One dtype for every frame the replay concatenates or fills from another:
+    the store's (``us``, or ``s`` for a column with no value, on pandas 3),
+    the simulated sends' and the empty defaults'. Otherwise concatenation
+    falls back to object columns, and filling ``s`` from ``us`` warns that
+    pandas will refuse it. Frames take the values as ``.array``:
+    ``.to_numpy()`` would drop the time zone.
+    """
+    import pandas as pd
+
+    return pd.to_datetime(stamps, utc=True).dt.as_unit("us")
+
+
 def _sends_frame(recent: pd.DataFrame) -> pd.DataFrame:
+    """Recent sends as ``customer, kind, sent_at, claimed_at``; a send being made counts from its claim."""
     import pandas as pd
 
     frame = pd.DataFrame({
         "customer": pd.Series(dtype=object), "kind": pd.Series(dtype=object),
-        "sent_at": pd.Series(dtype="datetime64[ns, UTC]"), "claimed_at": pd.Series(dtype="datetime64[ns, UTC]"),
+        "sent_at": pd.Series(dtype=_UTC_US), "claimed_at": pd.Series(dtype=_UTC_US),
     })
     if recent.empty:
         return frame
-    stamps = pd.to_datetime(recent["sent_at"], utc=True)
+    stamps = _utc(recent["sent_at"])
     if "claimed_at" in recent:
-        stamps = stamps.fillna(pd.to_datetime(recent["claimed_at"], utc=True))
-    return pd.DataFrame({"customer": recent["customer"].to_numpy(), "kind": recent["kind"].to_numpy(),
-                         "sent_at": stamps.to_numpy(), "claimed_at": pd.NaT}).astype(
-        {"sent_at": "datetime64[ns, UTC]", "claimed_at": "datetime64[ns, UTC]"})
+        stamps = stamps.fillna(_utc(recent["claimed_at"]))
+    return pd.DataFrame({"customer": recent["customer"].to_numpy(dtype=object),
+                         "kind": recent["kind"].to_numpy(dtype=object),
+                         "sent_at": stamps.array, "claimed_at": _utc(pd.Series(pd.NaT, index=stamps.index)).array})
 
 
 __all__ = ["SimDay", "simulate"]

@@ -73,17 +73,32 @@ def _follow_ups(surveys: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> pd.Da
     messages = frames.get("messages")
     if messages is not None and not messages.empty:
         out = messages[messages["direction"] == "out"]
-        team.append(pd.DataFrame({"thread_id": out["thread_id"], "at": pd.to_datetime(out["date"], utc=True)}))
+        team.append(_contacts(out["thread_id"], out["date"]))
     outreach = frames.get("outreach")
     if outreach is not None and not outreach.empty:
         sent = outreach[outreach["kind"].isin(FOLLOW_UP_KINDS) & outreach["sent_at"].notna()]
-        team.append(pd.DataFrame({"thread_id": sent["thread_id"], "at": pd.to_datetime(sent["sent_at"], utc=True)}))
-    contacts = pd.concat(team, ignore_index=True) if team else pd.DataFrame({"thread_id": [], "at": []})
-    joined = detractors[["id", "thread_id", "answered_at"]].merge(contacts, on="thread_id", how="left")
+        team.append(_contacts(sent["thread_id"], sent["sent_at"]))
+    # Empty parts are left out: pandas 3 no longer ignores them when it picks the
+    # result's dtypes, and an empty object column would make thread_id object.
+    team = [part for part in team if not part.empty]
+    contacts = pd.concat(team, ignore_index=True) if team else _contacts(pd.Series(), pd.Series())
+    answers = detractors[["id", "thread_id", "answered_at"]].dropna(subset=["thread_id"])
+    joined = answers.astype({"thread_id": "int64"}).merge(contacts, on="thread_id", how="left")
     joined = joined[joined["at"] > joined["answered_at"]]
     first = joined.groupby("id")["at"].min()
-    detractors["followed_at"] = detractors["id"].map(first)
+    # reindex, not .map(first): with no follow-up at all ``first`` is empty, and pandas
+    # casts an empty mapper to float64, which it refuses for datetimes.
+    detractors["followed_at"] = first.reindex(detractors["id"]).array
     return detractors
+
+
+def _contacts(thread_ids: pd.Series, at: pd.Series) -> pd.DataFrame:
+    """Team contacts as ``thread_id`` (int64) and ``at`` (UTC), rows without a thread dropped."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"thread_id": thread_ids.to_numpy(), "at": pd.to_datetime(at, utc=True).array})
+    frame = frame.dropna(subset=["thread_id"])
+    return frame.astype({"thread_id": "int64"})
 
 
 def survey_metrics(frames: dict[str, pd.DataFrame], now: datetime | None = None) -> dict[str, Any]:

@@ -185,9 +185,7 @@ def plan(
     holidays = frozenset(team.holidays)
     result = Plan()
 
-    stamps = recent_sends.get("sent_at", pd.Series(dtype="datetime64[ns, UTC]"))
-    if "claimed_at" in recent_sends:
-        stamps = stamps.fillna(recent_sends["claimed_at"])
+    stamps = _send_times(recent_sends)
     hour_start = now.replace(minute=0, second=0, microsecond=0)
     sent_hour = int((stamps >= pd.Timestamp(hour_start)).sum())
     sent_day = int((stamps >= pd.Timestamp(now - timedelta(hours=24))).sum())
@@ -215,6 +213,27 @@ def plan(
     # What is left once this plan goes out: that is what limits the next sends.
     result.budget = Budget(hour_left, day_left, capacity, backlog, committed + result.expected_minutes, free, rates)
     return result
+
+
+def _send_times(recent_sends: pd.DataFrame) -> pd.Series:
+    """When each recent send counts from: its send, else its claim (a send being made), in UTC.
+
+    Both columns are brought to one resolution first: pandas 3 reads a column
+    with no value at all as ``s`` (every recent draft still sending), and
+    filling it from ``us`` claim times warns that pandas will refuse it.
+    """
+    import pandas as pd
+
+    sent: pd.Series | None = recent_sends.get("sent_at")
+    claimed: pd.Series | None = recent_sends.get("claimed_at")
+    if sent is None and claimed is None:
+        return pd.Series(dtype="datetime64[us, UTC]")
+    if sent is None:
+        sent = pd.Series(pd.NaT, index=recent_sends.index)
+    stamps = pd.to_datetime(sent, utc=True).dt.as_unit("us")
+    if claimed is not None:
+        stamps = stamps.fillna(pd.to_datetime(claimed, utc=True).dt.as_unit("us"))
+    return stamps
 
 
 def _decide(

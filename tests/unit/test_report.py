@@ -123,3 +123,23 @@ def test_empty_store_still_renders_every_chart() -> None:
                 frame[col] = pd.to_datetime(frame[col], utc=True)
     html = render_html(compute_figures(empty, Settings(), NOW), Settings())
     assert all(f'data-chart="{name}"' in html for name in CHARTS)
+
+
+@pytest.mark.parametrize(
+    ("sent_unit", "in_unit", "customer_dtype"),
+    [("us", "ns", "str"), ("ns", "s", "str"), ("us", "us", "object")],
+    ids=["store-us-vs-memory-ns", "ns-vs-s", "object-vs-str-addresses"],
+)
+def test_reengagement_joins_sends_and_mail_of_any_resolution_and_string_dtype(
+    frames: dict[str, pd.DataFrame], sent_unit: str, in_unit: str, customer_dtype: str
+) -> None:
+    # The database hands back 'us', an empty frame 's', frames built in memory 'ns';
+    # addresses are ``str`` on pandas 3 unless a column holds something else.
+    frames["outreach"] = frames["outreach"].assign(
+        sent_at=frames["outreach"]["sent_at"].dt.as_unit(sent_unit),
+        customer=frames["outreach"]["customer"].astype(customer_dtype),
+    )
+    frames["messages"] = frames["messages"].assign(date=frames["messages"]["date"].dt.as_unit(in_unit))
+    rates = compute_figures(frames, Settings(), NOW)["rates_by_kind"]
+    assert rates["survey"]["reengaged"] == 1
+    assert rates["follow_up"]["reengaged"] == 0

@@ -83,3 +83,13 @@ def test_empty_store() -> None:
     result = survey_metrics(empty)
     assert result["overall"]["sent"] == 0 and result["overall"]["response_rate"] is None
     assert result["overall"]["csat"] is None and result["by_week"] == [] and result["by_kind"] == []
+
+
+def test_detractors_with_no_follow_up_at_all_count_as_not_followed_up() -> None:
+    data = frames()
+    # No team message after any answer and no apology or follow-up sent: nothing to join.
+    data["messages"] = data["messages"][data["messages"]["direction"] == "in"]
+    data["outreach"] = data["outreach"][data["outreach"]["kind"] == "survey"]
+    overall = survey_metrics(data)["overall"]
+    assert (overall["detractors"], overall["detractors_followed_up"], overall["followed_up_share"]) == (2, 0, 0.0)
+    assert overall["median_hours_to_follow_up"] is None

@@ -177,3 +177,17 @@ def test_a_cheaper_kind_still_fits_after_a_costlier_one_did_not() -> None:
                           (3, "c@x.com", "check_in", 7), (4, "d@x.com", "thank_you", 6)]))
     assert p.send == [1, 2, 4]
     assert "reply capacity" in p.waits[3][1]
+
+
+@pytest.mark.filterwarnings("error")
+def test_sends_still_being_made_count_by_their_claim_as_the_store_reads_them() -> None:
+    # Every recent draft is still 'sending': sent_at has no value, so pandas 3 parses the
+    # column as datetime64[s, UTC], while the claim times carry microseconds ('us').
+    claimed = [THURSDAY_2PM + timedelta(minutes=10, microseconds=123_456 + i) for i in range(2)]
+    recent = pd.DataFrame({"customer": ["p@x.com", "q@x.com"], "kind": "check_in",
+                           "sent_at": [None, None], "claimed_at": [c.replace(tzinfo=None) for c in claimed]})
+    for column in ("sent_at", "claimed_at"):
+        recent[column] = pd.to_datetime(recent[column], utc=True, format="mixed")
+    drafts = approved([(i, f"c{i}@x.com", "check_in", 50) for i in range(1, 6)])
+    p = plan(roomy(max_per_hour=3), drafts, recent_sends=recent, now=THURSDAY_2PM + timedelta(minutes=30))
+    assert len(p.send) == 1 and p.budget is not None and p.budget.hour_left == 0
