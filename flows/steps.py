@@ -328,6 +328,14 @@ class SendReport:
     budget: dict[str, Any] = field(default_factory=dict)
 
 
+def _wait_label(reason: str) -> str:
+    """One line per kind of wait: the reason without its per-draft details."""
+    head, _, tail = reason.partition("; ")
+    if head.startswith(("surveyed on", "contacted on")) and tail:
+        return tail  # "one survey per 30 days", whatever the date
+    return head.split(": ", 1)[0]  # "suppressed", "reply capacity"; "(09:00-17:00 UTC)" stays whole
+
+
 def send(
     store: Store,
     sender: Sender,
@@ -365,7 +373,7 @@ def send(
                 first = False
                 report.budget = plan.budget.as_dict() if plan.budget else {}
                 for _, reason in plan.waits.values():
-                    label = reason.split(":")[0].split(";")[0]
+                    label = _wait_label(reason)
                     report.wait_reasons[label] = report.wait_reasons.get(label, 0) + 1
                 report.deferred = len(plan.waits)
                 if dry_run:

@@ -45,10 +45,14 @@ class Budget:
     committed_minutes: float
     free_minutes: float
     reply_rates: dict[str, float]
+    window_opens: datetime | None = None
+    """When the team's send window opens, if it is closed and nothing could go out now."""
 
     def as_dict(self) -> dict[str, Any]:
         """Every field, plus ``limited_by`` (for JSON output, artifacts and the report)."""
-        return {**asdict(self), "limited_by": self.limited_by}
+        data = asdict(self)
+        data["window_opens"] = self.window_opens.isoformat() if self.window_opens else None
+        return {**data, "limited_by": self.limited_by}
 
     @property
     def limited_by(self) -> str:
@@ -57,6 +61,8 @@ class Budget:
             return "the hourly cap"
         if self.day_left <= 0:
             return "the 24-hour cap"
+        if self.window_opens is not None:
+            return f"the send window (opens {self.window_opens:%a %H:%M} UTC)"
         if self.free_minutes <= 0:
             return "reply capacity"
         return "nothing yet"
@@ -201,7 +207,11 @@ def plan(
             sum(rates.get(k, 0.3) for k in recent_sends["kind"]) * cap.handle_minutes
         )
     free = capacity - backlog - committed
-    result.budget = Budget(hour_left, day_left, capacity, backlog, committed, free, rates)
+    window_opens = None
+    if th.respect_send_window:
+        opens = next_open(now, team.timezone, team.hours, team.days, holidays)
+        window_opens = opens if opens > now else None
+    result.budget = Budget(hour_left, day_left, capacity, backlog, committed, free, rates, window_opens)
 
     if approved.empty:
         return result
@@ -211,7 +221,10 @@ def plan(
     day_left -= len(result.send)
     free -= result.expected_minutes
     # What is left once this plan goes out: that is what limits the next sends.
-    result.budget = Budget(hour_left, day_left, capacity, backlog, committed + result.expected_minutes, free, rates)
+    result.budget = Budget(
+        hour_left, day_left, capacity, backlog, committed + result.expected_minutes, free, rates,
+        window_opens if not result.send else None,  # some customers' own windows are open
+    )
     return result
 
 

@@ -106,6 +106,21 @@ def test_outside_business_hours_waits_for_the_customers_window() -> None:
     assert opens is not None and opens.astimezone(throttle._zone("Asia/Tokyo")).hour == 9
 
 
+def test_a_closed_window_is_what_limits_sending_when_nothing_can_go_out() -> None:
+    """At night the budget is full, yet nothing goes: the summary must say why, not "nothing yet"."""
+    s = roomy()
+    drafts = approved([(1, "a@x.com", "check_in", 5), (2, "b@x.com", "check_in", 5)])
+    night = THURSDAY_2PM + timedelta(hours=11)  # Fri 01:00 UTC: 10:00 in Tokyo
+    p = plan(s, drafts, now=night)
+    assert p.send == [] and p.budget is not None
+    assert p.budget.limited_by == "the send window (opens Fri 09:00 UTC)"
+    assert p.budget.as_dict()["window_opens"] == "2026-03-06T09:00:00+00:00"
+    # In the window nothing limits; and when some customer's own window is open, it is not "the window".
+    assert plan(s, drafts).budget.limited_by == "nothing yet"  # type: ignore[union-attr]
+    tokyo = plan(s, drafts, now=night, customers={"a@x.com": "Asia/Tokyo"})
+    assert tokyo.send == [1] and tokyo.budget.limited_by == "nothing yet"  # type: ignore[union-attr]
+
+
 def test_reply_capacity_limits_sends_and_counts_the_backlog() -> None:
     # One agent, 09–17: from Thu 14:00 the next 24 h hold 3 h today + 5 h Friday = 480 min × 0.5.
     s = Settings(
