@@ -9,7 +9,6 @@ from ``created_at``, so a snooze cannot outlive ``drafts.expire_days``.
 
 from __future__ import annotations
 
-from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -79,27 +78,22 @@ def regesture(
     Raises:
         OutreachError: not an apology, or a gesture not in ``drafts.gestures``.
     """
-    from outreach.drafting import DraftContext, render_draft
+    from dataclasses import replace
+
+    from outreach.drafting import render_draft, stored_context
     from outreach.links import make_unsubscribe_token, unsubscribe_url
 
     if draft["kind"] != "apology":
         raise OutreachError("only apologies carry a gesture")
     if gesture is not None and gesture not in settings.drafts.gestures:
         raise OutreachError(f"gesture {gesture!r} is not one of drafts.gestures")
-    known = {f.name for f in fields(DraftContext)}
-    stored = {k: v for k, v in (draft.get("context") or {}).items() if k in known}
-    stored["reasons"] = tuple(stored.get("reasons") or ())
-    stored.setdefault("kind", "apology")
-    stored.setdefault("customer_address", draft["customer"])
-    stored.setdefault("language", draft.get("language") or settings.drafts.default_language)
-    stored.setdefault("agent_name", settings.drafts.agent_name)
-    stored.setdefault("team_name", settings.team.name)
-    stored.setdefault("thread_subject", "")
-    stored["unsubscribe_url"] = unsubscribe_url(
-        settings.sender.public_url, make_unsubscribe_token(draft["customer"], signing_key)
+    ctx = stored_context(
+        draft.get("context") or {}, kind="apology", customer=draft["customer"],
+        language=draft.get("language") or settings.drafts.default_language,
+        unsubscribe_url=unsubscribe_url(settings.sender.public_url, make_unsubscribe_token(draft["customer"], signing_key)),
+        agent_name=settings.drafts.agent_name, team_name=settings.team.name, thread_id=draft.get("thread_id"),
     )
-    stored["gesture"] = gesture
-    rendered = render_draft("apology", DraftContext(**stored), settings.templates_path)
+    rendered = render_draft("apology", replace(ctx, gesture=gesture), settings.templates_path)
     store.update_draft_content(
         draft["id"], subject=rendered.subject, text_body=rendered.text, html=rendered.html,
         actor=reviewer, now=now, gesture=gesture,

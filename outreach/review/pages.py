@@ -223,8 +223,12 @@ class Pages:
         next_id = ids[position + 1] if position is not None and position + 1 < len(ids) else None
         pending = draft["status"] == "pending_review"
         blockers = steps.approval_blockers(self.ctx.store, self.ctx.settings, draft, now) if pending else []
+        from outreach.drafting import strip_footer
+
         return self.render(
             request, "draft.html.j2", draft=draft, reasons=(draft.get("context") or {}).get("reasons") or [],
+            # The footer is re-applied under the agent's words on every save: not theirs to edit.
+            editable_text=strip_footer(draft["text"] or ""),
             messages=thread_messages(self.ctx.store, draft["thread_id"]),
             customer=customer_flags(self.ctx.store, draft["customer"]),
             preview=nh3.clean(draft.get("html") or "", tags=PREVIEW_TAGS), blockers=blockers, pending=pending,
@@ -269,7 +273,9 @@ class Pages:
         subject = str(form.get("subject") or "").strip()
         body = str(form.get("text") or "").replace("\r\n", "\n")
         gesture = str(form.get("gesture") or "") or None
-        text_changed = body.strip() != (draft["text"] or "").replace("\r\n", "\n").strip()
+        from outreach.drafting import strip_footer
+
+        text_changed = body.strip() != strip_footer(draft["text"] or "").strip()
         subject_changed = subject != draft["subject"]
         reopened = False
         try:

@@ -567,6 +567,23 @@ def test_apology_gesture_is_written_into_the_email(
     assert gesture in after["text"] and gesture in after["html"]
     assert after["status"] == "pending_review"
     assert last_audit(store, draft_id)["action"] == "edited"
+    # Re-rendered from a draft stored with our internal "#<thread id>": the customer never sees it.
+    assert f"#{seeded.threads['cy']}" not in after["text"]
+
+
+def test_the_editor_shows_the_agents_words_and_keeps_the_footer_out_of_reach(
+    client: TestClient, store: Store, seeded: Seeded
+) -> None:
+    token = login(client)
+    draft_id = seeded.drafts["follow_up"]
+    client.post(f"/drafts/{draft_id}/edit", data={"csrf_token": token, "subject": "Re: Refund", "text": "New words."})
+    assert store.get_draft(draft_id)["text"].count("/unsubscribe/") == 1
+    page = client.get(f"/drafts/{draft_id}").text
+    editor = re.search(r'<textarea name="text"[^>]*>(.*?)</textarea>', page, re.DOTALL)
+    assert editor is not None and editor.group(1).strip() == "New words."
+    # Saving the editor's text unchanged keeps exactly one footer.
+    client.post(f"/drafts/{draft_id}/edit", data={"csrf_token": token, "subject": "Re: Refund", "text": editor.group(1)})
+    assert store.get_draft(draft_id)["text"].count("/unsubscribe/") == 1
 
 
 def test_an_unknown_gesture_is_refused(client: TestClient, store: Store, seeded: Seeded) -> None:
