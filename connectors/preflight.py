@@ -57,6 +57,7 @@ def run_checks(settings: Settings) -> list[Check]:
         ("links", _links),
         ("review", _review),
         ("templates", _templates),
+        ("detection", _detection),
         ("prefect", _prefect),
     ]
     results = []
@@ -162,6 +163,16 @@ def _templates(settings: Settings) -> tuple[Outcome, str]:
         more = f" (and {len(problems) - 1} more: outreach templates check)" if len(problems) > 1 else ""
         return "failed", f"{problems[0]}{more}"
     return "ok", f"every template renders ({settings.templates_path})"
+
+
+def _detection(settings: Settings) -> tuple[Outcome, str]:
+    path = settings.detection.customer_values_csv
+    if not path:
+        return "ok", "every customer has the default value (detection.customer_values_csv is empty)"
+    from outreach.signals import customer_values
+
+    values = customer_values(path)  # a ConfigError names the key and the problem
+    return "ok", f"{len(values)} customer values read from {path}"
 
 
 def _prefect(_settings: Settings) -> tuple[Outcome, str]:

@@ -50,6 +50,7 @@ def test_a_working_setup_passes_every_check_and_sends_nothing(dovecot: DovecotUs
     assert prefect.outcome in ("ok", "skipped")
     assert {n: c.outcome for n, c in checks.items()} == {
         "store": "ok", "mailbox": "ok", "sender": "ok", "links": "ok", "review": "ok", "templates": "ok",
+        "detection": "ok",
     }
     assert "logged in (login)" in checks["mailbox"].detail
     assert "INBOX, Sent (staff)" in checks["mailbox"].detail
@@ -107,6 +108,18 @@ def test_the_links_check_fails_on_a_short_key_or_an_address_customers_cannot_rea
     assert check.outcome == "failed" and "loopback" in check.detail
     demo = settings_for(dovecot, tmp_path, sender={"public_url": "http://127.0.0.1:8025"})  # the file outbox: fine
     assert by_name(run_checks(demo))["links"].outcome == "ok"
+
+
+def test_the_detection_check_reads_the_customer_values_file(dovecot: DovecotUser, tmp_path: Path) -> None:
+    missing = settings_for(dovecot, tmp_path, detection={"customer_values_csv": str(tmp_path / "values.csv")})
+    check = by_name(run_checks(missing))["detection"]
+    assert check.outcome == "failed" and "detection.customer_values_csv" in check.detail
+    (tmp_path / "values.csv").write_text("address,value\nann@example.com,3\nbob@example.com,oops\n")
+    check = by_name(run_checks(missing))["detection"]
+    assert check.outcome == "failed" and "line 3: value must be a number" in check.detail
+    (tmp_path / "values.csv").write_text("address,value\nann@example.com,3\n")
+    check = by_name(run_checks(missing))["detection"]
+    assert check.outcome == "ok" and "1 customer values" in check.detail
 
 
 def test_a_missing_folder_fails_the_mailbox_check(dovecot: DovecotUser, tmp_path: Path) -> None:
