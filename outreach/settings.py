@@ -79,7 +79,11 @@ STORE_SCHEMES: tuple[str, ...] = ("sqlite", "postgresql", "postgresql+psycopg")
 
 
 class StoreSettings(Section):
-    url: str = Field("sqlite:///data/outreach.db", description="SQLAlchemy URL of the store.")
+    url: str = Field(
+        "sqlite:///data/outreach.db",
+        description="Database of the store: sqlite:///PATH or postgresql://USER@HOST/DB "
+        "(a password only in OUTREACH_STORE__URL or ~/.pgpass, never here).",
+    )
     echo: bool = Field(False, description="Log every SQL statement (debugging only).")
 
     @field_validator("url")
