@@ -76,7 +76,8 @@ DRAFT_TRANSITIONS: dict[str, frozenset[str]] = {
     "approved": frozenset({"sending", "expired", "rejected", "pending_review"}),
     "sending": frozenset({"sent", "failed", "unknown", "approved"}),
     "failed": frozenset({"approved", "rejected"}),
-    "unknown": frozenset({"sent", "failed"}),
+    # An operator who checked the provider settles it: sent, or not sent (back in the queue).
+    "unknown": frozenset({"sent", "failed", "approved"}),
     "rejected": frozenset(),
     "expired": frozenset(),
     "sent": frozenset(),

@@ -399,6 +399,8 @@ def _deliver(
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    from outreach.composer import build_mime
+
     rows = store.drafts_by_id(claimed)
 
     def one(draft_id: int) -> str:
@@ -406,7 +408,15 @@ def _deliver(
         if row is None:
             return "gone"
         try:
-            result = sender.send(outgoing_for(row, settings, key))
+            email = outgoing_for(row, settings, key)
+            build_mime(email, date=now)  # pure: a draft that cannot become an email fails alone
+        except (ValueError, TypeError, LookupError, OutreachError) as exc:
+            store.settle_failed(
+                draft_id, provider=sender.name, error=f"cannot build the email: {exc}"[:500], retryable=False, now=now
+            )
+            return "failed"
+        try:
+            result = sender.send(email)
         except ProviderOutcomeUnknown as exc:
             store.settle_unknown(draft_id, provider=sender.name, error=str(exc), now=now)
             return "unknown"
@@ -415,6 +425,10 @@ def _deliver(
                 draft_id, provider=sender.name, error=str(exc), retryable=exc.retryable, now=now
             )
             return "retry_later" if exc.retryable else "failed"
+        except Exception as exc:  # noqa: BLE001 - one draft must not stop the batch; it may have gone out
+            log.exception("draft %d: unexpected error while sending; marked unknown", draft_id)
+            store.settle_unknown(draft_id, provider=sender.name, error=f"{type(exc).__name__}: {exc}"[:500], now=now)
+            return "unknown"
         store.settle_sent(draft_id, provider=result.provider, provider_id=result.provider_id, now=now)
         if progress:
             progress(1)
@@ -536,6 +550,8 @@ def edit(
 
     if len(subject) > 78:
         raise OutreachError(f"subject is {len(subject)} characters; keep it to 78")
+    if any(c in subject for c in "\r\n\x00"):
+        raise OutreachError("subject must be one line")
     if gesture is not None and gesture not in settings.drafts.gestures:
         raise OutreachError(f"gesture {gesture!r} is not one of drafts.gestures")
     row = store.get_draft(draft_id)

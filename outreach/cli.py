@@ -555,9 +555,41 @@ def drafts_unknown(ctx: typer.Context, as_json: AsJson = False) -> None:
         _print_json([{k: r[k] for k in ("id", "customer", "kind", "claimed_at", "claimed_by", "provider")} for r in rows])
         return
     con = _console()
-    con.print(f"{len(rows)} drafts in an unknown state (never resent automatically)")
+    con.print(
+        f"{len(rows)} drafts in an unknown state (never resent automatically; "
+        "check the provider, then `outreach drafts resolve ID --sent|--not-sent`)"
+    )
     for r in rows:
         con.print(f"  #{r['id']} {r['kind']} to {r['customer']} claimed {r['claimed_at']} by {r['claimed_by']}")
+
+
+@drafts_app.command("resolve")
+def drafts_resolve(
+    ctx: typer.Context,
+    draft_id: int,
+    sent: Annotated[
+        bool | None,
+        typer.Option("--sent/--not-sent", help="What the provider's log (or the outbox folder) says happened."),
+    ] = None,
+    reviewer: Annotated[str, typer.Option("--as", help="Who checked (audit log).")] = "cli",
+) -> None:
+    """Settle a draft in the unknown state: --sent records it as sent; --not-sent puts it back in the send queue."""
+    if sent is None:
+        raise typer.BadParameter("say what the provider shows: --sent or --not-sent", param_hint="--sent/--not-sent")
+    state = _state(ctx)
+    now = datetime.now(UTC)
+    if sent:
+        state.store.transition(
+            draft_id, "sent", actor=reviewer, action="resolved_sent", now=now, values={"sent_at": now},
+            expect={"unknown"},
+        )
+        _console().print(f"#{draft_id} recorded as sent")
+    else:
+        state.store.transition(
+            draft_id, "approved", actor=reviewer, action="resolved_not_sent", now=now,
+            values={"claimed_at": None, "claimed_by": None}, expect={"unknown"},
+        )
+        _console().print(f"#{draft_id} is approved again: the next send sends it (throttle permitting)")
 
 
 # -- quarantine ------------------------------------------------------------------

@@ -29,6 +29,9 @@ def is_snoozed(draft: dict[str, Any], now: datetime) -> bool:
     return draft["status"] == "pending_review" and draft.get("not_before") is not None and draft["not_before"] > now
 
 
+MAX_SNOOZE_HOURS = 24 * 90
+
+
 def snooze(
     store: Store, settings: Settings, draft_id: int, *, hours: float, reviewer: str, now: datetime
 ) -> datetime:
@@ -41,8 +44,9 @@ def snooze(
         OutreachError: non-positive hours, or the draft would expire first.
         DraftStateError: the draft is not pending review.
     """
-    if hours <= 0:
-        raise OutreachError("snooze for a positive number of hours")
+    if not 0 < hours <= MAX_SNOOZE_HOURS:
+        # The upper bound also keeps the date arithmetic in range (no OverflowError on 99999999).
+        raise OutreachError(f"snooze for 1 to {MAX_SNOOZE_HOURS} hours; a draft expires unreviewed long before more")
     draft = store.get_draft(draft_id)
     if draft is None:
         raise DraftStateError(f"draft {draft_id} does not exist")

@@ -519,6 +519,15 @@ def test_snooze_past_expiry_is_refused(client: TestClient, store: Store, seeded:
     assert "expires unreviewed" in client.get(f"/drafts/{draft_id}").text
 
 
+def test_an_absurd_snooze_is_refused_not_a_server_error(client: TestClient, store: Store, seeded: Seeded) -> None:
+    token = login(client)
+    draft_id = seeded.drafts["follow_up"]
+    response = client.post(f"/drafts/{draft_id}/snooze", data={"csrf_token": token, "hours": "99999999"})
+    assert response.status_code == 303
+    assert store.get_draft(draft_id)["not_before"] is None
+    assert "snooze for 1 to" in client.get(f"/drafts/{draft_id}").text
+
+
 def test_bulk_approve_surveys_only(client: TestClient, store: Store, seeded: Seeded) -> None:
     token = login(client)
     follow_up = seeded.drafts["follow_up"]

@@ -150,3 +150,26 @@ def test_editing_an_approved_draft_from_the_cli_says_it_is_back_in_review(drafts
     outcome: Outcome = run_script("drafts", "edit", str(draft_id), "--subject", "Changed")
     assert outcome.code == 0 and "back in review" in outcome.out, outcome
     assert store.get_draft(draft_id)["status"] == "pending_review"  # type: ignore[index]
+
+
+def test_an_unknown_draft_is_settled_by_the_operator(drafts: dict[str, int], store: Store, capsys: pytest.CaptureFixture[str]) -> None:
+    """After checking the provider: --sent records it, --not-sent puts it back in the send queue."""
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    first, second = drafts["follow_up"], drafts["survey"]
+    for draft_id in (first, second):
+        store.transition(draft_id, "approved", actor="t", action="approved", now=now)
+        with store.write() as conn:
+            store.claim(conn, [draft_id], "sender-1", now)
+        store.settle_unknown(draft_id, provider="outbox", error="sender stopped", now=now)
+    assert_usage_error(run_main(capsys, "drafts", "resolve", str(first)), "outreach drafts resolve", "--sent or --not-sent")
+    assert run_main(capsys, "drafts", "resolve", str(first), "--sent").code == 0
+    assert store.get_draft(first)["status"] == "sent"  # type: ignore[index]
+    outcome = run_main(capsys, "drafts", "resolve", str(second), "--not-sent")
+    assert outcome.code == 0 and "approved again" in outcome.out
+    row = store.get_draft(second)
+    assert row is not None and row["status"] == "approved" and row["claimed_at"] is None
+    # Only unknown drafts can be settled this way.
+    assert run_main(capsys, "drafts", "resolve", str(first), "--not-sent").code != 0
+    assert store.get_draft(first)["status"] == "sent"  # type: ignore[index]
