@@ -19,6 +19,7 @@ The store applies the resulting :class:`ReplyPlan` idempotently.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -167,11 +168,27 @@ def read_answer(reply: InboundReply, scale: Scale) -> ResponseUpdate:
         score=reading.score if reading.status == "ok" else None,
         comment=reading.comment,
         status=reading.status,
-        needs_review=reading.status in ("ambiguous", "out_of_range"),
+        needs_review=reading.status in ("ambiguous", "out_of_range")
+        or (reading.status == "none" and not _only_thanks(reading.comment or reply.reply_text)),
         source="reply",
         message_id=reply.message_id,
         answered_at=reply.date,
     )
+
+
+# Words of a reply that only says thanks: it needs no agent. Anything else without a
+# score ("terrible", "it took 3 days") is the customer's verdict in words: an agent reads it.
+_THANKS_WORDS = frozenset(
+    "thanks thank you thx ty cheers many a lot so much very again ok okay kind regards best all "
+    "for asking the your help note "
+    "merci beaucoup danke vielen dank schön gracias muchas".split()
+)
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _only_thanks(text: str) -> bool:
+    words = _WORD.findall(text.lower())
+    return not words or all(w in _THANKS_WORDS for w in words)
 
 
 def supersedes(new: ResponseUpdate, old: ExistingResponse | None) -> bool:

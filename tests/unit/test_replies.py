@@ -71,6 +71,14 @@ def test_the_quoted_survey_scale_is_never_read_as_an_answer() -> None:
     assert answer.score is None and answer.status == "none" and not answer.needs_review
 
 
+@pytest.mark.parametrize("body", ["terrible", "Not sure, it took 3 days to get an answer and I had to write 2 times."])
+def test_a_verdict_in_words_without_a_score_goes_to_an_agent(body: str) -> None:
+    """An unhappy customer who answers without a number must not just disappear."""
+    [answer] = plan([reply(body)], [survey()]).responses
+    assert answer.score is None and answer.status == "none" and answer.needs_review
+    assert answer.comment
+
+
 # --- ambiguity goes to review, never guessed -----------------------------------------------------
 
 
