@@ -221,6 +221,7 @@ def draft(store: Store, settings: Settings, now: datetime) -> DraftReport:
         topic,
     )
     from outreach.links import make_survey_token, new_reply_token, survey_url
+    from outreach.replies import survey_comment
 
     report = DraftReport()
     key = signing_key(settings)
@@ -251,7 +252,12 @@ def draft(store: Store, settings: Settings, now: datetime) -> DraftReport:
             "thread_subject": cand.get("thread_subject") or last.get("subject") or "",
             # Never our thread id ("#276" means nothing to them): their own order/ticket number, if any.
             "thread_ref": customer_reference(cand.get("thread_subject") or last.get("subject") or ""),
-            "key_sentence": key_sentence(last.get("reply_text") or ""),
+            # Closing the loop answers the survey comment, never the old message before it.
+            "key_sentence": key_sentence(
+                survey_comment(cand.get("reasons") or [])
+                if cand.get("source") == "loop"
+                else last.get("reply_text") or ""
+            ),
             "topic": topic(
                 first.get("reply_text") or "",
                 cand.get("thread_subject") or first.get("subject") or last.get("subject") or "",

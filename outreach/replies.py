@@ -225,7 +225,7 @@ def loop_candidate(
     how = "by link" if answer.source == "link" else "by reply"
     if is_detractor(answer.scale, answer.score):
         reasons = [
-            f"customer's comment: {comment}" if comment else "customer left no comment",
+            f"{COMMENT_REASON}{comment}" if comment else "customer left no comment",
             f"detractor: answered the survey {label} ({how}, {answer.answered_at:%Y-%m-%d})",
         ]
         return Candidate(
@@ -349,6 +349,22 @@ def plan_replies(
         if cand is not None:
             plan.candidates.append(cand)
     return plan
+
+
+COMMENT_REASON = "customer's comment: "
+"""How a close-the-loop candidate's reasons carry the survey comment (see :func:`survey_comment`)."""
+
+
+def survey_comment(reasons: Iterable[str]) -> str:
+    """The customer's survey comment a close-the-loop candidate was made for ("" when none).
+
+    What the apology should answer: the customer's last message is often their
+    old thanks, since a score given by link leaves no message in the thread.
+    """
+    for reason in reasons:
+        if reason.startswith(COMMENT_REASON):
+            return reason[len(COMMENT_REASON) :].strip().strip("“”").rstrip("…").strip()
+    return ""
 
 
 def _quote(comment: str) -> str:

@@ -167,3 +167,35 @@ def test_a_score_outside_the_scale_is_refused(web: tuple[TestClient, Store]) -> 
     with store.engine.connect() as conn:
         assert conn.execute(select(candidates.c.id)).all() == []  # promoters get no thank-you by default
         assert conn.execute(select(audit.c.id)).all() == []
+
+
+def test_the_apology_after_a_low_score_by_link_answers_the_comment_not_the_old_thanks(
+    web: tuple[TestClient, Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A score given by link leaves no message: the thread's last words are the customer's old thanks."""
+    from flows import steps
+    from tests.review_fixtures import _thread
+
+    client, store = web
+    tid = _thread(store, "julia", "julia@copperpot.example", "Julia Hart", "Invoice wrong", [
+        ("in", "My invoice is wrong.", "My invoice is wrong."),
+        ("out", "Fixed, sorry!", "Fixed, sorry!"),
+        ("in", "Thanks Priya, great help as always!", "Thanks Priya, great help as always!"),
+    ])
+    with store.write() as conn:
+        token = uuid.uuid4().hex
+        draft_id = int(conn.execute(insert(drafts).values(
+            thread_id=tid, customer="julia@copperpot.example", kind="survey", template="email/en/survey", subject="s",
+            text="t", context={"survey_scale": "csat"}, status="sent", created_at=NOW, idempotency_key=token,
+            reply_token=token[:26], message_id=f"m.{token}@x", language="en",
+        )).inserted_primary_key[0])
+    link = make_survey_token(draft_id, 1, KEY)
+    nonce = nonce_of(client.get(f"/survey/{link}").text)
+    comment = "The invoice is still wrong and I was charged twice."
+    client.post(f"/survey/{link}", data={"nonce": nonce, "score": "1", "comment": comment})
+    monkeypatch.setenv("OUTREACH_SENDER__SIGNING_KEY", KEY)
+    settings = Settings(team={"name": "Northwind Support"}, sender={"public_url": "http://testserver", "signing_key": KEY})
+    steps.draft(store, settings, NOW)
+    [apology] = [d for d in store.list_drafts(status=None) if d["kind"] == "apology"]
+    assert "charged twice" in apology["text"]
+    assert "great help" not in apology["text"]
