@@ -873,16 +873,14 @@ class Store:
             row = conn.execute(select(drafts.c.status).where(drafts.c.id == draft_id)).first()
             status = row.status if row is not None else None
             values: dict[str, Any] = {"subject": subject, "text": text_body, "html": html, "gesture": gesture}
+            if status not in ("pending_review", "approved"):
+                raise DraftStateError(f"draft {draft_id} cannot be edited in its current state")
             reopened = status == "approved"
             if reopened:
                 values.update(status="pending_review", reviewer=None, reviewed_at=None)
-            changed = (
-                conn.execute(
-                    update(drafts).where(drafts.c.id == draft_id, drafts.c.status == status).values(values)
-                ).rowcount
-                if status in ("pending_review", "approved")
-                else 0
-            )
+            changed = conn.execute(
+                update(drafts).where(drafts.c.id == draft_id, drafts.c.status == status).values(values)
+            ).rowcount
             if not changed:
                 raise DraftStateError(f"draft {draft_id} cannot be edited in its current state")
             detail: dict[str, Any] = {"subject": subject}

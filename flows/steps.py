@@ -565,7 +565,7 @@ def edit(
         raise OutreachError(f"draft {draft_id} does not exist")
     text = with_footer(text_body, footer_for(row, settings, signing_key(settings)))
     return store.update_draft_content(
-        draft_id, subject=subject, text_body=text, html=html_from_text(text, row.get("language") or "en"),
+        draft_id, subject=subject, text_body=text, html=html_from_text(text, row.get("language") or settings.drafts.default_language),
         actor=reviewer, now=now, gesture=gesture,
     )
 

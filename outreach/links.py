@@ -38,10 +38,14 @@ UNSUBSCRIBE_PATH = "/unsubscribe/"
 _SCALE_SCORES: dict[str, range] = {"csat": range(1, 6), "nps": range(11)}
 
 
-def _serializer(key: str, salt: str) -> URLSafeTimedSerializer:
+def _require_key(key: str) -> None:
     if not key:
         # An empty key would sign with nothing anyone could not forge.
         raise ConfigError("sender.signing_key", "a signing key is required to sign links")
+
+
+def _serializer(key: str, salt: str) -> URLSafeTimedSerializer:
+    _require_key(key)
     return URLSafeTimedSerializer(key, salt=salt)
 
 
@@ -100,7 +104,7 @@ def make_unsubscribe_token(address: str, key: str) -> str:
     Raises:
         ConfigError: The key is empty.
     """
-    _serializer(key, UNSUBSCRIBE_SALT)  # the same refusal of an empty key
+    _require_key(key)
     sealed = _sealer(key).encrypt(address.strip().lower().encode("utf-8"), [UNSUBSCRIBE_SALT.encode()])
     return _SEALED_PREFIX + base64.urlsafe_b64encode(sealed).decode("ascii").rstrip("=")
 
@@ -115,7 +119,7 @@ def read_unsubscribe_token(token: str, key: str) -> str:
         TokenError: Bad signature, tampered, malformed, or made for another purpose.
         ConfigError: The key is empty.
     """
-    serializer = _serializer(key, UNSUBSCRIBE_SALT)
+    _require_key(key)
     if token.startswith(_SEALED_PREFIX):
         from cryptography.exceptions import InvalidTag
 
@@ -127,7 +131,7 @@ def read_unsubscribe_token(token: str, key: str) -> str:
             raise TokenError("unsubscribe link is invalid") from None
     else:
         try:
-            payload = serializer.loads(token)
+            payload = _serializer(key, UNSUBSCRIBE_SALT).loads(token)
         except BadData:
             raise TokenError("unsubscribe link is invalid") from None
     if not isinstance(payload, str) or "@" not in payload:

@@ -95,13 +95,14 @@ class RedactFilter(logging.Filter):
 
 _FILTER = RedactFilter()
 _PREFIXES: tuple[str, ...] = ()
+_DOTTED: tuple[str, ...] = ()  # "outreach." etc.: built once per install, not per record
 _base_factory: Any = None
 
 
 def _redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
     record = _base_factory(*args, **kwargs)
     name = record.name
-    if name in _PREFIXES or name.startswith(tuple(f"{p}." for p in _PREFIXES)):
+    if name in _PREFIXES or name.startswith(_DOTTED):
         _FILTER.filter(record)
     return record
 
@@ -116,9 +117,10 @@ def install(names: Iterable[str] = DEFAULT_LOGGERS) -> RedactFilter:
     later are covered by the record factory it installs (records of the named
     trees are redacted as they are made). Idempotent.
     """
-    global _PREFIXES, _base_factory
+    global _PREFIXES, _DOTTED, _base_factory
     names = tuple(names)
     _PREFIXES = tuple(dict.fromkeys((*_PREFIXES, *names)))
+    _DOTTED = tuple(f"{p}." for p in _PREFIXES)
     if logging.getLogRecordFactory() is not _redacting_factory:
         _base_factory = logging.getLogRecordFactory()
         logging.setLogRecordFactory(_redacting_factory)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from outreach.errors import ConfigError, TokenError
+from outreach.review.body_limit import MAX_REQUEST_BYTES
 from outreach.review.context import WebContext
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
-MAX_WEBHOOK_BYTES = 5 * 1024 * 1024
+MAX_WEBHOOK_BYTES = MAX_REQUEST_BYTES  # the app-wide body limit is sized for these batches
 
 # SendGrid event → suppression reason (None: delivery status only).
 SUPPRESSING_EVENTS: dict[str, str] = {
